@@ -1,0 +1,110 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
+import type { BreakerSet } from '../breaker/breaker-set.js';
+
+/** What the admin port reads and controls. */
+export interface AdminDeps {
+  readonly metrics: Registry;
+  readonly breakers: () => BreakerSet;
+  readonly status: () => Record<string, unknown>;
+  readonly isReady: () => boolean;
+  readonly logger: Logger;
+}
+
+type Handler = (match: RegExpExecArray, req: IncomingMessage) => Promise<Reply> | Reply;
+
+interface Reply {
+  status: number;
+  body: unknown;
+  contentType?: string;
+}
+
+/**
+ * The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, `/status`, and the
+ * breaker controls. It binds to loopback unless configured otherwise.
+ */
+export class AdminServer {
+  private readonly server: Server;
+  private readonly routes: Array<{ method: string; path: RegExp; handler: Handler }>;
+
+  constructor(private readonly deps: AdminDeps) {
+    this.routes = [
+      { method: 'GET', path: /^\/metrics$/, handler: () => this.metrics() },
+      { method: 'GET', path: /^\/healthz$/, handler: () => ({ status: 200, body: { ok: true } }) },
+      { method: 'GET', path: /^\/readyz$/, handler: () => this.ready() },
+      { method: 'GET', path: /^\/status$/, handler: () => ({ status: 200, body: deps.status() }) },
+      {
+        method: 'POST',
+        path: /^\/breakers\/([^/]+)\/(reset|open)$/,
+        handler: (match) => this.controlBreaker(decodeURIComponent(match[1] ?? ''), match[2]),
+      },
+    ];
+    this.server = createServer((req, res) => void this.handle(req, res));
+  }
+
+  /** Listens on `host:port`; resolves with the bound port. */
+  async start(address: string): Promise<number> {
+    const separator = address.lastIndexOf(':');
+    const host = address.slice(0, separator).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(separator + 1));
+
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (error) =>
+        reject(new Error(`cannot listen for admin HTTP on ${address}: ${error.message}`)),
+      );
+      this.server.listen(port, host, resolve);
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops listening and closes idle keep-alive connections. */
+  async stop(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = this.routes.find((r) => r.path.test(path));
+    let reply: Reply;
+
+    try {
+      if (!route) reply = { status: 404, body: { error: `no admin endpoint at ${path}` } };
+      else if (route.method !== req.method) {
+        reply = { status: 405, body: { error: `${path} accepts ${route.method} only` } };
+      } else reply = await route.handler(route.path.exec(path)!, req);
+    } catch (error) {
+      this.deps.logger.error({ err: error, path }, 'admin request failed');
+      reply = { status: 500, body: { error: 'internal error; see the tollgate log' } };
+    }
+
+    const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' });
+    res.end(text);
+  }
+
+  private async metrics(): Promise<Reply> {
+    const body = await this.deps.metrics.metrics();
+    return { status: 200, body, contentType: this.deps.metrics.contentType };
+  }
+
+  private ready(): Reply {
+    const ready = this.deps.isReady();
+    return { status: ready ? 200 : 503, body: { ready } };
+  }
+
+  private controlBreaker(name: string, action: string | undefined): Reply {
+    const breaker = this.deps.breakers().find(name);
+    if (!breaker) return { status: 404, body: { error: `no breaker named "${name}"` } };
+
+    if (action === 'reset') breaker.reset();
+    else breaker.forceOpen();
+
+    this.deps.logger.info({ breaker: name, action }, 'breaker changed from the admin port');
+    return { status: 200, body: breaker.snapshot() };
+  }
+}

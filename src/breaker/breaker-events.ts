@@ -1,0 +1,94 @@
+import type { BreakerStateKind } from './breaker-state.js';
+
+/** Why a breaker moved from one state to another. */
+export type BreakerTransitionReason =
+  | 'failure_threshold'
+  | 'timeout_elapsed'
+  | 'trial_failed'
+  | 'success_threshold'
+  | 'manual_reset'
+  | 'forced_open';
+
+/** A breaker changed state. Emitted exactly once per transition. */
+export interface BreakerTransition {
+  /** Name of the breaker, which is the upstream it guards. */
+  readonly breaker: string;
+  readonly from: BreakerStateKind;
+  readonly to: BreakerStateKind;
+  readonly reason: BreakerTransitionReason;
+
+  /** Wall-clock milliseconds since the Unix epoch when the transition happened. */
+  readonly atWallMs: number;
+}
+
+/** A breaker turned a request away. */
+export interface BreakerRejection {
+  /** Name of the breaker, which is the upstream it guards. */
+  readonly breaker: string;
+
+  /** `open`, or `half_open` when every trial slot was taken. */
+  readonly state: BreakerStateKind;
+
+  /** Whole seconds, at least 1, the client should wait before retrying. */
+  readonly retryAfterSeconds: number;
+}
+
+/** Removes the listener it was returned for. Calling it again does nothing. */
+export type Unsubscribe = () => void;
+
+type Listener<E> = (event: E) => void;
+
+/**
+ * The typed events of one or more breakers, observed by metrics and logs.
+ * Listeners run synchronously, in subscription order, after the breaker's
+ * state has changed.
+ */
+export class BreakerEvents {
+  private readonly transitionListeners = new Set<{ fn: Listener<BreakerTransition> }>();
+  private readonly rejectionListeners = new Set<{ fn: Listener<BreakerRejection> }>();
+
+  /** Calls `listener` on every state change. */
+  onTransition(listener: Listener<BreakerTransition>): Unsubscribe {
+    return subscribe(this.transitionListeners, listener);
+  }
+
+  /** Calls `listener` on every rejected request. */
+  onRejection(listener: Listener<BreakerRejection>): Unsubscribe {
+    return subscribe(this.rejectionListeners, listener);
+  }
+
+  /** Delivers a transition to every listener. Never throws. */
+  emitTransition(event: BreakerTransition): void {
+    deliver(this.transitionListeners, event);
+  }
+
+  /** Delivers a rejection to every listener. Never throws. */
+  emitRejection(event: BreakerRejection): void {
+    deliver(this.rejectionListeners, event);
+  }
+}
+
+// Each subscription gets its own entry, so subscribing the same function twice
+// delivers twice and each unsubscribe removes only its own subscription.
+function subscribe<E>(listeners: Set<{ fn: Listener<E> }>, fn: Listener<E>): Unsubscribe {
+  const entry = { fn };
+  listeners.add(entry);
+
+  return () => {
+    listeners.delete(entry);
+  };
+}
+
+function deliver<E>(listeners: Set<{ fn: Listener<E> }>, event: E): void {
+  // A copy, so a listener that subscribes or unsubscribes during delivery
+  // changes the next delivery, not this one.
+  for (const { fn } of [...listeners]) {
+    try {
+      fn(event);
+    } catch {
+      // Observers must not break the request path or leave a transition half
+      // done; a listener that throws is the listener's bug, so it is dropped
+      // for this event only.
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+
+import type { BreakerEvents } from './breaker-events.js';
+import type { BreakerSet } from './breaker-set.js';
+import type { BreakerStateKind } from './breaker-state.js';
+
+const STATES: readonly BreakerStateKind[] = ['closed', 'open', 'half_open'];
+
+/**
+ * Publishes breaker metrics. The state gauge is read at scrape time, so a
+ * breaker whose open timeout has passed shows `half_open` even if no request
+ * has arrived since; counters follow the breakers' events.
+ */
+export function observeBreakerMetrics(
+  events: BreakerEvents,
+  breakers: () => BreakerSet,
+  registry: Registry,
+): void {
+  new Gauge({
+    name: 'tollgate_breaker_state',
+    help: 'Circuit breaker state per upstream: 1 for the current state, 0 for the others',
+    labelNames: ['breaker', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const breaker of breakers().list()) {
+        const current = breaker.state().kind;
+        for (const state of STATES)
+          this.set({ breaker: breaker.name, state }, +(state === current));
+      }
+    },
+  });
+
+  const transitions = new Counter({
+    name: 'tollgate_breaker_transitions_total',
+    help: 'Circuit breaker state changes',
+    labelNames: ['breaker', 'from', 'to'],
+    registers: [registry],
+  });
+  const rejections = new Counter({
+    name: 'tollgate_breaker_rejections_total',
+    help: 'Requests answered 503 by an open or saturated half-open breaker',
+    labelNames: ['breaker'],
+    registers: [registry],
+  });
+
+  events.onTransition((event) =>
+    transitions.inc({ breaker: event.breaker, from: event.from, to: event.to }),
+  );
+  events.onRejection((event) => rejections.inc({ breaker: event.breaker }));
+}
+
+/** Logs every breaker transition: warn when a breaker opens, info otherwise. */
+export function observeBreakerLogs(events: BreakerEvents, logger: Logger): void {
+  events.onTransition((event) => {
+    const fields = { breaker: event.breaker, from: event.from, to: event.to, reason: event.reason };
+    if (event.to === 'open') logger.warn(fields, 'circuit breaker opened; requests get 503');
+    else logger.info(fields, `circuit breaker is now ${event.to}`);
+  });
+}

@@ -1,0 +1,115 @@
+import type { BreakerSettings } from '../breaker/breaker-settings.js';
+import { compileStatusMatcher } from '../breaker/status-matcher.js';
+import type { BreakerFileSettings, ConfigFile } from './schema.js';
+
+/** Where a request's upstream name is read from. */
+export type UpstreamSource =
+  { kind: 'attribute'; name: string } | { kind: 'header'; name: string } | { kind: 'authority' };
+
+/** TLS settings for the gRPC port. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+  requireClientCert: boolean;
+}
+
+/** The running config: validated, defaults filled, patterns compiled, frozen. */
+export interface TollgateConfig {
+  readonly source: { readonly file: string; readonly version: string };
+  readonly server: {
+    readonly grpcAddress: string;
+    readonly adminAddress: string;
+    readonly drainTimeoutSeconds: number;
+    readonly maxMessageBytes: number;
+    readonly tls?: TlsConfig;
+  };
+  readonly logLevel: string;
+  readonly upstreamSources: readonly UpstreamSource[];
+  readonly breakers: {
+    readonly enabled: boolean;
+    readonly defaults: BreakerSettings;
+    readonly upstreams: ReadonlyMap<string, BreakerSettings>;
+    readonly maxDynamic: number;
+  };
+}
+
+/** Turns a schema-validated file into the running config. */
+export function compileConfig(
+  file: ConfigFile,
+  source: { file: string; version: string },
+): TollgateConfig {
+  const defaults = file.circuit_breakers.defaults;
+  const upstreams = new Map<string, BreakerSettings>();
+  for (const [name, override] of Object.entries(file.circuit_breakers.upstreams)) {
+    upstreams.set(name, toBreakerSettings({ ...defaults, ...withoutUndefined(override) }));
+  }
+
+  const tls = file.server.tls;
+  return deepFreeze({
+    source,
+    server: {
+      grpcAddress: file.server.grpc_address,
+      adminAddress: file.server.admin_address,
+      drainTimeoutSeconds: file.server.drain_timeout_seconds,
+      maxMessageBytes: file.server.max_message_bytes,
+      tls: tls && {
+        certFile: tls.cert_file,
+        keyFile: tls.key_file,
+        clientCaFile: tls.client_ca_file,
+        requireClientCert: tls.require_client_cert,
+      },
+    },
+    logLevel: file.logging.level,
+    upstreamSources: file.upstream.sources.map(toUpstreamSource),
+    breakers: {
+      enabled: file.circuit_breakers.enabled,
+      defaults: toBreakerSettings(defaults),
+      upstreams,
+      maxDynamic: file.circuit_breakers.max_dynamic_breakers,
+    },
+  });
+}
+
+/** Returns a copy of `config` with other listen addresses (from command-line flags). */
+export function withAddresses(
+  config: TollgateConfig,
+  addresses: { grpcAddress?: string; adminAddress?: string },
+): TollgateConfig {
+  const server = {
+    ...config.server,
+    grpcAddress: addresses.grpcAddress ?? config.server.grpcAddress,
+    adminAddress: addresses.adminAddress ?? config.server.adminAddress,
+  };
+  return Object.freeze({ ...config, server: Object.freeze(server) });
+}
+
+function toBreakerSettings(settings: BreakerFileSettings): BreakerSettings {
+  return {
+    failureThreshold: settings.failure_threshold,
+    successThreshold: settings.success_threshold,
+    timeoutSeconds: settings.timeout_seconds,
+    halfOpenMaxRequests: settings.half_open_max_requests,
+    isFailureStatus: compileStatusMatcher(settings.failure_statuses),
+  };
+}
+
+function toUpstreamSource(spec: string): UpstreamSource {
+  if (spec === 'authority') return { kind: 'authority' };
+
+  const [kind, ...rest] = spec.split(':');
+  const name = rest.join(':');
+  return kind === 'header' ? { kind: 'header', name } : { kind: 'attribute', name };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    if (!(value instanceof Map)) Object.values(value).forEach(deepFreeze);
+  }
+  return value;
+}

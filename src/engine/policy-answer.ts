@@ -1,0 +1,37 @@
+/**
+ * A deliberate answer tollgate gives instead of forwarding the request: the
+ * HTTP status, headers and JSON body the client sees, and a short code for
+ * Envoy's `%RESPONSE_CODE_DETAILS%`. Each front end renders it in its own
+ * message (ext_proc ImmediateResponse, ext_authz DeniedHttpResponse).
+ */
+export interface PolicyAnswer {
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** No whitespace: Envoy shows it verbatim in access logs. */
+  readonly details: string;
+}
+
+/** The 503 an open (or saturated half-open) breaker answers with. */
+export function circuitOpenAnswer(upstream: string, retryAfterSeconds: number): PolicyAnswer {
+  return {
+    status: 503,
+    headers: [
+      ['retry-after', String(retryAfterSeconds)],
+      ['content-type', 'application/json'],
+      ['x-tollgate-decision', 'circuit_open'],
+    ],
+    body: {
+      error: {
+        type: 'circuit_open',
+        code: 'upstream_unavailable',
+        message:
+          `The circuit breaker for upstream "${upstream}" is open after repeated failures; ` +
+          `retry in ${retryAfterSeconds}s.`,
+        upstream,
+        retry_after_seconds: retryAfterSeconds,
+      },
+    },
+    details: 'tollgate_circuit_open',
+  };
+}

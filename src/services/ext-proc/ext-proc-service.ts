@@ -1,0 +1,127 @@
+import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+
+import type { DecisionEngine } from '../../engine/decision-engine.js';
+import type { Phase, ProcessingRequest, ProcessingResponse } from './messages.js';
+import { MessageSequence } from './message-sequence.js';
+import { ProtocolError } from './protocol-error.js';
+import { StreamProcessor, type StreamEnd } from './stream-processor.js';
+
+type ProcessCall = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+/** What the ext_proc service needs from the rest of the process. */
+export interface ExtProcDeps {
+  /** The engine new streams decide with (read once per stream, at its start). */
+  readonly engine: () => DecisionEngine;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+}
+
+/**
+ * `envoy.service.ext_proc.v3.ExternalProcessor`. One gRPC stream per HTTP
+ * request; the loop only receives, checks the sequence, dispatches to the
+ * stream's processor and sends one reply per message.
+ */
+export class ExtProcService {
+  private readonly streams: Counter<'end'>;
+  private readonly messages: Counter<'phase'>;
+  private readonly active: Gauge;
+
+  constructor(private readonly deps: ExtProcDeps) {
+    this.streams = new Counter({
+      name: 'tollgate_extproc_streams_total',
+      help: 'ext_proc streams, by how they ended',
+      labelNames: ['end'],
+      registers: [deps.metrics],
+    });
+    this.messages = new Counter({
+      name: 'tollgate_extproc_messages_total',
+      help: 'ext_proc messages received, by phase',
+      labelNames: ['phase'],
+      registers: [deps.metrics],
+    });
+    this.active = new Gauge({
+      name: 'tollgate_extproc_active_streams',
+      help: 'ext_proc streams currently open',
+      registers: [deps.metrics],
+    });
+  }
+
+  /** The handlers to register with `Server.addService`. */
+  implementation(): UntypedServiceImplementation {
+    return { Process: (call: ProcessCall) => this.process(call) };
+  }
+
+  private process(call: ProcessCall): void {
+    const processor = new StreamProcessor(this.deps.engine(), this.deps.logger);
+    const sequence = new MessageSequence();
+    let ended = false;
+    this.active.inc();
+
+    // Every path out of the stream goes through here exactly once, so the
+    // exchange is settled once and the gauge cannot drift.
+    const finish = (end: StreamEnd) => {
+      if (ended) return;
+      ended = true;
+      this.active.dec();
+      this.streams.inc({ end });
+      processor.finish(end);
+    };
+
+    call.on('data', (message: ProcessingRequest) => {
+      if (ended) return;
+
+      const phase = message.request;
+      try {
+        if (!phase) throw new ProtocolError('ProcessingRequest has no request oneof set');
+        this.messages.inc({ phase });
+        sequence.accept(phase, message);
+
+        const reply = processor.process(phase, message);
+        if (!message.observability_mode) call.write(reply.response);
+        if (reply.endsStream) {
+          finish('completed');
+          call.end();
+        }
+      } catch (error) {
+        this.fail(call, phase, error, finish);
+      }
+    });
+
+    // Envoy half-closes when the exchange is done, or cancels the stream; both
+    // are normal ends, not errors. A cancel also ends the readable side, and
+    // grpc-js reports that end a turn before the cancel itself, so the end is
+    // classified one turn later.
+    call.on('end', () => {
+      call.end();
+      setImmediate(() => finish(call.cancelled ? 'cancelled' : 'half_closed'));
+    });
+    call.on('cancelled', () => finish('cancelled'));
+    call.on('error', () => finish('failed'));
+  }
+
+  private fail(
+    call: ProcessCall,
+    phase: Phase | undefined,
+    error: unknown,
+    finish: (end: StreamEnd) => void,
+  ): void {
+    if (error instanceof ProtocolError) {
+      this.deps.logger.warn(
+        { phase, reason: error.message },
+        'ext_proc stream rejected: malformed message sequence (check the filter processing_mode)',
+      );
+      finish('protocol_error');
+      call.emit('error', { code: error.code, details: error.message });
+      return;
+    }
+
+    this.deps.logger.error({ phase, err: error }, 'ext_proc stream failed inside tollgate');
+    finish('failed');
+    call.emit('error', {
+      code: status.INTERNAL,
+      details: 'tollgate failed to process the message',
+    });
+  }
+}

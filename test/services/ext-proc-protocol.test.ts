@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { status } from '@grpc/grpc-js';
+
+import { replyKind } from '../helpers/envoy-client.js';
+import {
+  requestBody,
+  requestHeaders,
+  responseBody,
+  responseHeaders,
+  trailers,
+} from '../helpers/envoy-messages.js';
+import { metricValue } from '../helpers/metrics.js';
+import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harness.js';
+import { waitFor } from '../helpers/wait.js';
+
+const CANCELLED = { end: 'cancelled' };
+
+describe('ext_proc stream protocol', () => {
+  let tg: TestTollgate;
+
+  before(async () => {
+    tg = await startTestTollgate();
+  });
+  after(() => tg.stop());
+
+  it('answers every phase with the matching reply and ends OK on half-close', async () => {
+    const stream = tg.stream();
+    const sequence = [
+      requestHeaders(),
+      requestBody('{"model":', false),
+      requestBody('"gpt-4o"}', true),
+      responseHeaders(200),
+      responseBody('{"id":"x"', false),
+      responseBody('}', false),
+      responseBody('', true),
+    ];
+
+    const kinds = [];
+    for (const message of sequence) kinds.push(replyKind(await stream.send(message)));
+    const end = await stream.halfClose();
+
+    assert.deepEqual(kinds, [
+      'request_headers',
+      'request_body',
+      'request_body',
+      'response_headers',
+      'response_body',
+      'response_body',
+      'response_body',
+    ]);
+    assert.equal(end.code, status.OK);
+  });
+
+  it('answers trailers with trailers replies', async () => {
+    const stream = tg.stream();
+
+    await stream.send(requestHeaders());
+    await stream.send(requestBody('{}', false));
+    const requestTrailers = await stream.send(trailers('request', { 'x-checksum': 'a' }));
+    await stream.send(responseHeaders(200));
+    const responseTrailers = await stream.send(trailers('response', { 'grpc-status': '0' }));
+
+    assert.equal(replyKind(requestTrailers), 'request_trailers');
+    assert.equal(replyKind(responseTrailers), 'response_trailers');
+    assert.equal((await stream.halfClose()).code, status.OK);
+  });
+
+  it('accepts headers sent in value rather than raw_value (Envoy before 1.27)', async () => {
+    const stream = tg.stream();
+
+    const reply = await stream.send(requestHeaders({ encoding: 'value' }));
+    await stream.send(responseHeaders(200, {}, true));
+
+    assert.equal(replyKind(reply), 'request_headers');
+    assert.equal((await stream.halfClose()).code, status.OK);
+  });
+
+  it('treats a cancelled stream as a normal end', async () => {
+    const stream = tg.stream();
+    await stream.send(requestHeaders());
+
+    const end = await stream.cancel();
+
+    assert.equal(end.code, status.CANCELLED);
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
+  });
+
+  const cancelPoints = [
+    { name: 'after request headers', sent: [requestHeaders()] },
+    { name: 'mid request body', sent: [requestHeaders(), requestBody('{"mo', false)] },
+    {
+      name: 'after response headers',
+      sent: [requestHeaders(), requestBody('{}', true), responseHeaders(200)],
+    },
+    {
+      name: 'mid response body',
+      sent: [
+        requestHeaders(),
+        requestBody('{}', true),
+        responseHeaders(200),
+        responseBody('data: {"x"', false),
+      ],
+    },
+  ];
+
+  for (const { name, sent } of cancelPoints) {
+    it(`counts a stream cancelled ${name} as cancelled and leaves nothing open`, async () => {
+      const before = (await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED)) ?? 0;
+      const stream = tg.stream();
+
+      for (const message of sent) await stream.send(message);
+      await stream.cancel();
+
+      await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+      assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED), before + 1);
+      assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
+    });
+  }
+
+  const malformed = [
+    {
+      name: 'a request body before the request headers',
+      messages: [requestBody('{}', true)],
+      details: /request_body arrived before request_headers/,
+    },
+    {
+      name: 'response headers before any request headers',
+      messages: [responseHeaders(200)],
+      details: /request_header_mode: SEND/,
+    },
+    {
+      name: 'a message with no oneof member set',
+      messages: [{}],
+      details: /no request oneof/,
+    },
+    {
+      name: 'request headers twice',
+      messages: [requestHeaders(), requestHeaders()],
+      details: /arrived twice/,
+    },
+    {
+      name: 'a body chunk after end_of_stream',
+      messages: [requestHeaders(), requestBody('{}', true), requestBody('{}', true)],
+      details: /after the request ended/,
+    },
+    {
+      name: 'a request body after headers that ended the request',
+      messages: [requestHeaders({ endOfStream: true }), requestBody('{}', false)],
+      details: /after the request ended/,
+    },
+    {
+      name: 'response headers without :status',
+      messages: [
+        requestHeaders({ endOfStream: true }),
+        { response_headers: { headers: { headers: [] } } },
+      ],
+      details: /no valid :status/,
+    },
+    {
+      name: 'a response body before the response headers',
+      messages: [requestHeaders({ endOfStream: true }), responseBody('{}', true)],
+      details: /response_body arrived before response_headers/,
+    },
+  ];
+
+  for (const { name, messages, details } of malformed) {
+    it(`ends the stream with INVALID_ARGUMENT on ${name}`, async () => {
+      const stream = tg.stream();
+
+      for (const message of messages) stream.post(message);
+      const end = await stream.status;
+
+      assert.equal(end.code, status.INVALID_ARGUMENT);
+      assert.match(end.details, details);
+      assert.ok(tg.logs.find('malformed message sequence').length > 0);
+    });
+  }
+
+  it('keeps serving after malformed streams', async () => {
+    const stream = tg.stream();
+
+    const reply = await stream.send(requestHeaders());
+
+    assert.equal(replyKind(reply), 'request_headers');
+    await stream.cancel();
+  });
+
+  it('sends no replies in observability mode', async () => {
+    const stream = tg.stream();
+
+    stream.post({ ...requestHeaders(), observability_mode: true });
+    stream.post({ ...responseHeaders(200), observability_mode: true });
+    const end = await stream.halfClose();
+
+    assert.equal(end.code, status.OK);
+    assert.equal(stream.replies.length, 0);
+  });
+
+  it('serves 100 concurrent streams, each answered in order', async () => {
+    const exchanges = Array.from({ length: 100 }, async (_, index) => {
+      const stream = tg.stream();
+      const kinds = [
+        replyKind(await stream.send(requestHeaders({ headers: { 'x-index': String(index) } }))),
+        replyKind(await stream.send(requestBody(`{"n":${index}}`, true))),
+        replyKind(await stream.send(responseHeaders(200))),
+        replyKind(await stream.send(responseBody('{}', true))),
+      ];
+      return { kinds, end: await stream.halfClose() };
+    });
+
+    const results = await Promise.all(exchanges);
+
+    for (const { kinds, end } of results) {
+      assert.deepEqual(kinds, [
+        'request_headers',
+        'request_body',
+        'response_headers',
+        'response_body',
+      ]);
+      assert.equal(end.code, status.OK);
+    }
+  });
+});
+
+describe('ext_proc message size limit', () => {
+  it('ends a stream with RESOURCE_EXHAUSTED when a message exceeds max_message_bytes', async () => {
+    const tg = await startTestTollgate(
+      'server:\n  grpc_address: 127.0.0.1:0\n  admin_address: 127.0.0.1:0\n' +
+        '  max_message_bytes: 65536\n',
+    );
+    const stream = tg.stream();
+    await stream.send(requestHeaders());
+
+    const reply = await stream.send(requestBody(Buffer.alloc(100_000, 0x61), true));
+    const end = await stream.status;
+    const next = tg.stream();
+    const stillServing = await next.send(requestHeaders());
+    await next.cancel();
+    await tg.stop();
+
+    assert.equal(reply, undefined);
+    assert.equal(end.code, status.RESOURCE_EXHAUSTED);
+    assert.equal(replyKind(stillServing), 'request_headers');
+  });
+});
