@@ -1,13 +1,20 @@
-import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-import { createLogger } from './admin/logger.js';
+import { setLogger, setLogVerbosity, logVerbosity } from '@grpc/grpc-js';
+import { Command, InvalidArgumentError } from 'commander';
+
+import { createLogger, type Logger } from './admin/logger.js';
 import { isConfigError } from './config/config-error.js';
 import { loadConfigOrThrow } from './config/load-config.js';
 import { listenAddress } from './config/schema.js';
 import { withAddresses } from './config/tollgate-config.js';
 import { startTollgate } from './tollgate.js';
 
-const DEFAULT_CONFIG = 'config/tollgate.yaml';
+/** The bundled config, found from the installed code rather than the working directory. */
+const BUNDLED_CONFIG = fileURLToPath(new URL('../../config/tollgate.yaml', import.meta.url));
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 interface Flags {
   config?: string;
@@ -18,33 +25,64 @@ interface Flags {
 function parseFlags(argv: string[]): Flags {
   return new Command('tollgate')
     .description('Envoy external-processing sidecar for LLM and inference traffic')
-    .option('--config <path>', `YAML config file (env TOLLGATE_CONFIG; default ${DEFAULT_CONFIG})`)
+    .version(version)
+    .option('--config <path>', 'YAML config file (default: $TOLLGATE_CONFIG, else the bundled one)')
     .option('--grpc-address <host:port>', 'override server.grpc_address', checkAddress)
     .option('--admin-address <host:port>', 'override server.admin_address', checkAddress)
+    .showHelpAfterError()
     .parse(argv)
     .opts<Flags>();
 }
 
 function checkAddress(value: string): string {
   const result = listenAddress.safeParse(value);
-  if (!result.success)
-    throw new Error(`invalid address "${value}": ${result.error.issues[0]?.message}`);
+  if (!result.success) throw new InvalidArgumentError(result.error.issues[0]?.message ?? '');
   return value;
+}
+
+/** Sends grpc-js's own diagnostics into the JSON log instead of bare stderr lines. */
+function routeGrpcLogs(logger: Logger): void {
+  const grpcLogger = logger.child({ component: 'grpc-js' });
+  setLogger({
+    error: (...args: unknown[]) => grpcLogger.warn(args.join(' ')),
+    info: (...args: unknown[]) => grpcLogger.debug(args.join(' ')),
+    debug: (...args: unknown[]) => grpcLogger.debug(args.join(' ')),
+  } as Console);
+  setLogVerbosity(logVerbosity.ERROR);
+}
+
+function warnIfAdminIsExposed(address: string, logger: Logger): void {
+  const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  if (['127.0.0.1', 'localhost', '::1'].includes(host)) return;
+
+  logger.warn(
+    { admin: address },
+    'the admin port listens beyond loopback and its breaker controls have no authentication; ' +
+      'restrict it with a firewall or bind it to 127.0.0.1',
+  );
 }
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv);
-  const file = flags.config ?? process.env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG;
+  const file = flags.config ?? process.env.TOLLGATE_CONFIG ?? BUNDLED_CONFIG;
 
-  const config = withAddresses(await loadConfigOrThrow(file), flags);
+  const loaded = await loadConfigOrThrow(file);
+  const config = withAddresses(loaded.config, flags);
   const logger = createLogger(config.logLevel);
+  routeGrpcLogs(logger);
   logger.info({ config: file, version: config.source.version }, 'config loaded');
+  for (const warning of loaded.warnings) logger.warn({ config: file }, warning);
+  warnIfAdminIsExposed(config.server.adminAddress, logger);
 
   const tollgate = await startTollgate(config, { logger });
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during drain; exiting without waiting');
+      logger.flush();
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal, drainSeconds: config.server.drainTimeoutSeconds }, 'draining');
 

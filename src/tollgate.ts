@@ -54,7 +54,7 @@ export async function startTollgate(
     services: [
       {
         name: EXT_PROC_SERVICE,
-        definition: envoyService(EXT_PROC_SERVICE),
+        definition: ExtProcService.definition(envoyService(EXT_PROC_SERVICE)),
         implementation: extProc.implementation(),
       },
     ],

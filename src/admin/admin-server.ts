@@ -21,6 +21,7 @@ interface Reply {
   status: number;
   body: unknown;
   contentType?: string;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -53,9 +54,13 @@ export class AdminServer {
     const port = Number(address.slice(separator + 1));
 
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (error) =>
-        reject(new Error(`cannot listen for admin HTTP on ${address}: ${error.message}`)),
-      );
+      this.server.once('error', (error: NodeJS.ErrnoException) => {
+        const hint =
+          error.code === 'EADDRINUSE'
+            ? ' The port is taken: pick another with --admin-address or server.admin_address.'
+            : '';
+        reject(new Error(`cannot listen for admin HTTP on ${address}: ${error.message}.${hint}`));
+      });
       this.server.listen(port, host, resolve);
     });
     return (this.server.address() as AddressInfo).port;
@@ -69,22 +74,31 @@ export class AdminServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!isDecodable(path)) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the request path is not valid percent-encoding' }));
+      return;
+    }
+
     const route = this.routes.find((r) => r.path.test(path));
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     let reply: Reply;
 
     try {
       if (!route) reply = { status: 404, body: { error: `no admin endpoint at ${path}` } };
-      else if (route.method !== req.method) {
-        reply = { status: 405, body: { error: `${path} accepts ${route.method} only` } };
-      } else reply = await route.handler(route.path.exec(path)!, req);
+      else if (route.method !== method) reply = methodNotAllowed(path, route.method);
+      else reply = await route.handler(route.path.exec(path)!, req);
     } catch (error) {
       this.deps.logger.error({ err: error, path }, 'admin request failed');
       reply = { status: 500, body: { error: 'internal error; see the tollgate log' } };
     }
 
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' });
-    res.end(text);
+    res.writeHead(reply.status, {
+      'content-type': reply.contentType ?? 'application/json',
+      ...reply.headers,
+    });
+    res.end(req.method === 'HEAD' ? undefined : text);
   }
 
   private async metrics(): Promise<Reply> {
@@ -107,4 +121,22 @@ export class AdminServer {
     this.deps.logger.info({ breaker: name, action }, 'breaker changed from the admin port');
     return { status: 200, body: breaker.snapshot() };
   }
+}
+
+/** False when the path's percent-encoding is broken (`%ZZ`, a cut UTF-8 sequence). */
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function methodNotAllowed(path: string, allowed: string): Reply {
+  return {
+    status: 405,
+    body: { error: `${path} accepts ${allowed} only` },
+    headers: { allow: allowed === 'GET' ? 'GET, HEAD' : allowed },
+  };
 }

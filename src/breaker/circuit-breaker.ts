@@ -19,6 +19,8 @@ export type Admission =
       readonly state: BreakerStateKind;
       /** Whole seconds, at least 1, until the breaker will admit a trial. */
       readonly retryAfterSeconds: number;
+      /** Open by an operator until reset: `retryAfterSeconds` is only a back-off hint. */
+      readonly forced: boolean;
     };
 
 /**
@@ -49,6 +51,9 @@ export interface BreakerSnapshot {
 
   /** Milliseconds until the breaker turns half-open; `null` unless open with a timer. */
   readonly reopensInMs: number | null;
+
+  /** Opened from the admin port; stays open until reset. */
+  readonly forcedOpen: boolean;
 
   readonly settings: BreakerSettingsSummary;
   readonly totals: BreakerTotals;
@@ -177,6 +182,7 @@ export class CircuitBreaker {
       trialsInFlight: state.kind === 'half_open' ? state.trialsInFlight : 0,
       lastTransitionWallMs: this.lastTransitionWallMs,
       reopensInMs: this.reopensInMs(state),
+      forcedOpen: isForcedOpen(state),
       settings: { failureThreshold, successThreshold, timeoutSeconds, halfOpenMaxRequests },
       totals: { ...this.totals },
     };
@@ -226,8 +232,10 @@ export class CircuitBreaker {
     this.totals.rejected += 1;
     const state = this.current.kind;
 
+    const forced = isForcedOpen(this.current);
+
     this.events.emitRejection({ breaker: this.name, state, retryAfterSeconds });
-    return { admitted: false, state, retryAfterSeconds };
+    return { admitted: false, state, retryAfterSeconds, forced };
   }
 
   private openRetryAfterSeconds(reopensAtMs: number | null): number {
@@ -356,6 +364,10 @@ export class CircuitBreaker {
   private reopensInMs(state: BreakerState): number | null {
     if (state.kind !== 'open' || state.reopensAtMs === null) return null;
 
-    return Math.max(0, state.reopensAtMs - this.clock.monotonicMs());
+    return Math.max(0, Math.ceil(state.reopensAtMs - this.clock.monotonicMs()));
   }
+}
+
+function isForcedOpen(state: BreakerState): boolean {
+  return state.kind === 'open' && state.reopensAtMs === null;
 }

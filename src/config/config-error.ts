@@ -37,5 +37,5 @@ export function formatProblems(file: string, problems: readonly ConfigProblem[])
   });
 
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return `config ${file} is invalid (${count}):\n${lines.join('\n')}`;
+  return `config ${file} was not loaded (${count}):\n${lines.join('\n')}`;
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 
+import { checkTlsFiles } from './check-tls-files.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { compileConfig, type TollgateConfig } from './tollgate-config.js';
 import { locateIssues, parseYaml } from './parse-yaml.js';
@@ -11,7 +12,11 @@ export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** A validated config, or every problem that stops the file from being used. */
 export type ConfigResult =
-  { ok: true; config: TollgateConfig } | { ok: false; problems: ConfigProblem[] };
+  | { ok: true; config: TollgateConfig; warnings: string[] }
+  | { ok: false; problems: ConfigProblem[] };
+
+const EMPTY_FILE_WARNING =
+  'the config file is empty: every setting is at its default (was the file truncated?)';
 
 /**
  * Parses and validates config text in full. Never throws for bad input: every
@@ -28,7 +33,12 @@ export function parseConfigText(text: string, file: string): ConfigResult {
   }
 
   const version = createHash('sha256').update(text).digest('hex').slice(0, 12);
-  return { ok: true, config: compileConfig(validated.data, { file, version }) };
+  const config = compileConfig(validated.data, { file, version });
+  const fileProblems = checkTlsFiles(config.server.tls);
+  if (fileProblems.length > 0) return { ok: false, problems: fileProblems };
+
+  const empty = parsed.yaml.value === null || parsed.yaml.value === undefined;
+  return { ok: true, config, warnings: empty ? [EMPTY_FILE_WARNING] : [] };
 }
 
 /** Reads, parses and validates a config file; I/O failures are problems too. */
@@ -48,8 +58,10 @@ export async function loadConfigFile(file: string): Promise<ConfigResult> {
 }
 
 /** Like {@link loadConfigFile}, for start-up: a bad file throws a {@link ConfigError}. */
-export async function loadConfigOrThrow(file: string): Promise<TollgateConfig> {
+export async function loadConfigOrThrow(
+  file: string,
+): Promise<{ config: TollgateConfig; warnings: string[] }> {
   const result = await loadConfigFile(file);
   if (!result.ok) throw new ConfigError(file, result.problems);
-  return result.config;
+  return { config: result.config, warnings: result.warnings };
 }

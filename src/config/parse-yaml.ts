@@ -22,14 +22,23 @@ export type YamlParseResult =
  */
 export function parseYaml(text: string): YamlParseResult {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // YAML 1.2 core schema only: explicit 1.1 tags (!!omap, !!set, !!binary,
+  // ...) would turn into Maps, Sets and Buffers that no config key expects,
+  // so they stay unresolved and are reported. Merge keys (<<) are allowed.
+  const doc = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    resolveKnownTags: false,
+    merge: true,
+  });
 
-  const syntax = doc.errors.map((error) => ({
+  const problems = [...doc.errors, ...doc.warnings].map((error) => ({
     path: '',
     line: lineCounter.linePos(error.pos[0]).line,
-    message: firstLine(error.message),
+    message: operatorMessage(error.code, error.message),
   }));
-  if (syntax.length > 0) return { ok: false, problems: syntax };
+  if (problems.length > 0) return { ok: false, problems };
 
   let value: unknown;
   try {
@@ -97,6 +106,12 @@ function rangeOf(node: unknown): number | undefined {
 
 function dotted(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
+}
+
+function operatorMessage(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'the file holds more than one YAML document; use one';
+  if (code === 'TAG_RESOLVE_FAILED') return `${firstLine(message)}; remove the tag`;
+  return firstLine(message);
 }
 
 function firstLine(message: string): string {

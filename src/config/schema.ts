@@ -16,24 +16,53 @@ export const listenAddress = z
     message: 'port must be between 0 and 65535',
   });
 
+/** A whole number between `min` and `max`, with one clear message for each way it can fail. */
+export function wholeNumber(min: number, max: number) {
+  return z
+    .number({ error: 'expected a number' })
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`)
+    .refine(Number.isInteger, 'expected a whole number');
+}
+
 /** A status spec: an exact code (`503`), a class (`5xx`) or a range (`500-504`). */
 export const statusSpec = z
-  .union([z.number().int(), z.string()])
+  .union([z.number(), z.string()])
   .transform((value) => String(value).trim().toLowerCase())
-  .refine((value) => /^([1-5]xx|\d{3}|\d{3}-\d{3})$/.test(value), {
-    message: 'expected a status like 503, a class like 5xx, or a range like 500-504',
+  .refine(isStatusSpec, {
+    message: 'expected a status 100-599 like 503, a class like 5xx, or a range like 500-504',
   });
 
-const tlsSchema = z.strictObject({
-  /** PEM certificate chain served on the gRPC port. */
-  cert_file: z.string().min(1),
-  /** PEM private key for `cert_file`. */
-  key_file: z.string().min(1),
-  /** PEM bundle of CAs that sign client certificates (enables mTLS). */
-  client_ca_file: z.string().min(1).optional(),
-  /** Reject clients that present no certificate signed by `client_ca_file`. */
-  require_client_cert: z.boolean().default(false),
-});
+function isStatusSpec(spec: string): boolean {
+  if (/^[1-5]xx$/.test(spec)) return true;
+
+  const match = /^(\d{3})(?:-(\d{3}))?$/.exec(spec);
+  if (!match) return false;
+  const low = Number(match[1]);
+  const high = Number(match[2] ?? match[1]);
+  return low >= 100 && high <= 599 && low <= high;
+}
+
+const filePath = (whenMissing: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? whenMissing : 'expected a path') })
+    .min(1, 'expected a path');
+
+const tlsSchema = z
+  .strictObject({
+    /** PEM certificate chain served on the gRPC port. */
+    cert_file: filePath('cert_file (the PEM certificate) is required when tls is set'),
+    /** PEM private key for `cert_file`. */
+    key_file: filePath('key_file (the PEM private key) is required when tls is set'),
+    /** PEM bundle of CAs that sign client certificates (enables mTLS). */
+    client_ca_file: filePath('expected a path').optional(),
+    /** Reject clients that present no certificate signed by `client_ca_file`. */
+    require_client_cert: z.boolean().default(false),
+  })
+  .refine((tls) => !tls.require_client_cert || tls.client_ca_file !== undefined, {
+    message: 'require_client_cert needs client_ca_file: the CAs that sign client certificates',
+    path: ['client_ca_file'],
+  });
 
 const serverSchema = z.strictObject({
   /** Where the gRPC services (ext_proc, health) listen. */
@@ -41,14 +70,13 @@ const serverSchema = z.strictObject({
   /** Where the admin HTTP port (metrics, status, breaker controls) listens. */
   admin_address: listenAddress.default('127.0.0.1:9464'),
   /** On SIGTERM/SIGINT, how long streams in flight may take to finish. */
-  drain_timeout_seconds: z.number().positive().max(3600).default(15),
-  /** The largest gRPC message accepted or sent. Envoy's body buffer is 1 MiB by default. */
-  max_message_bytes: z
+  drain_timeout_seconds: z
     .number()
-    .int()
-    .min(64 * 1024)
-    .max(256 * 1024 * 1024)
-    .default(8 * 1024 * 1024),
+    .positive('must be more than 0')
+    .max(3600, 'must be at most 3600')
+    .default(15),
+  /** The largest gRPC message accepted or sent. Envoy's body buffer is 1 MiB by default. */
+  max_message_bytes: wholeNumber(64 * 1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
   /** TLS for the gRPC port; plaintext when absent. */
   tls: tlsSchema.optional(),
 });
@@ -79,13 +107,13 @@ const upstreamSchema = z.strictObject({
 
 const breakerFields = {
   /** Consecutive failures that open a closed breaker. */
-  failure_threshold: z.number().int().min(1).max(1_000_000),
+  failure_threshold: wholeNumber(1, 1_000_000),
   /** Consecutive trial successes that close a half-open breaker. */
-  success_threshold: z.number().int().min(1).max(1_000_000),
+  success_threshold: wholeNumber(1, 1_000_000),
   /** How long an open breaker rejects before it admits trials. */
-  timeout_seconds: z.number().positive().max(86_400),
+  timeout_seconds: z.number().positive('must be more than 0').max(86_400, 'must be at most 86400'),
   /** How many trial requests a half-open breaker lets through at once. */
-  half_open_max_requests: z.number().int().min(1).max(10_000),
+  half_open_max_requests: wholeNumber(1, 10_000),
   /** Response statuses that count as failures; any other status is a success. */
   failure_statuses: z.array(statusSpec).min(1),
 };
@@ -112,23 +140,41 @@ const circuitBreakersSchema = z.strictObject({
   /** Settings for every upstream without its own entry. */
   defaults: breakerDefaultsSchema.prefault({}),
   /** Per-upstream overrides, keyed by upstream name; unset fields inherit `defaults`. */
-  upstreams: z.record(z.string().min(1), breakerOverrideSchema).default({}),
+  upstreams: z
+    .record(
+      z.string().min(1, 'an upstream name cannot be empty'),
+      // `name:` with nothing under it means "use the defaults".
+      breakerOverrideSchema.nullable().transform((override) => override ?? {}),
+    )
+    .default({}),
   /**
    * The most breakers created on the fly for upstreams that have no entry.
    * Bounds memory and metric cardinality when the upstream comes from a
    * client-controlled source such as `:authority`; past it, requests to new
    * upstreams pass unguarded and are counted.
    */
-  max_dynamic_breakers: z.number().int().min(0).max(100_000).default(256),
+  max_dynamic_breakers: wholeNumber(0, 100_000).default(256),
 });
 
+/**
+ * Top-level keys starting with `x-` are free for YAML anchors that other
+ * sections merge in (`<<: *defaults`); they are not config.
+ */
+function withoutExtensionKeys(file: unknown): unknown {
+  if (!file || typeof file !== 'object' || Array.isArray(file)) return file;
+  return Object.fromEntries(Object.entries(file).filter(([key]) => !key.startsWith('x-')));
+}
+
 /** The whole YAML file. */
-export const configSchema = z.strictObject({
-  server: serverSchema.prefault({}),
-  logging: loggingSchema.prefault({}),
-  upstream: upstreamSchema.prefault({}),
-  circuit_breakers: circuitBreakersSchema.prefault({}),
-});
+export const configSchema = z.preprocess(
+  withoutExtensionKeys,
+  z.strictObject({
+    server: serverSchema.prefault({}),
+    logging: loggingSchema.prefault({}),
+    upstream: upstreamSchema.prefault({}),
+    circuit_breakers: circuitBreakersSchema.prefault({}),
+  }),
+);
 
 /** The validated file, with defaults filled in. */
 export type ConfigFile = z.output<typeof configSchema>;

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
 import { compileStatusMatcher } from '../breaker/status-matcher.js';
 import type { BreakerFileSettings, ConfigFile } from './schema.js';
@@ -54,9 +56,9 @@ export function compileConfig(
       drainTimeoutSeconds: file.server.drain_timeout_seconds,
       maxMessageBytes: file.server.max_message_bytes,
       tls: tls && {
-        certFile: tls.cert_file,
-        keyFile: tls.key_file,
-        clientCaFile: tls.client_ca_file,
+        certFile: besideConfig(source.file, tls.cert_file),
+        keyFile: besideConfig(source.file, tls.key_file),
+        clientCaFile: tls.client_ca_file && besideConfig(source.file, tls.client_ca_file),
         requireClientCert: tls.require_client_cert,
       },
     },
@@ -82,6 +84,11 @@ export function withAddresses(
     adminAddress: addresses.adminAddress ?? config.server.adminAddress,
   };
   return Object.freeze({ ...config, server: Object.freeze(server) });
+}
+
+/** Resolves a path written in the config relative to the config file's folder. */
+function besideConfig(configFile: string, file: string): string {
+  return path.resolve(path.dirname(configFile), file);
 }
 
 function toBreakerSettings(settings: BreakerFileSettings): BreakerSettings {

@@ -58,7 +58,7 @@ export class DecisionEngine {
       this.decisions.inc({ decision: 'circuit_open' });
       return {
         kind: 'answer',
-        answer: circuitOpenAnswer(breaker.name, admission.retryAfterSeconds),
+        answer: circuitOpenAnswer(breaker.name, admission.retryAfterSeconds, admission.forced),
         upstream,
       };
     }

@@ -12,8 +12,19 @@ export interface PolicyAnswer {
   readonly details: string;
 }
 
-/** The 503 an open (or saturated half-open) breaker answers with. */
-export function circuitOpenAnswer(upstream: string, retryAfterSeconds: number): PolicyAnswer {
+/**
+ * The 503 an open (or saturated half-open) breaker answers with. A breaker
+ * forced open from the admin port stays open until reset, and says so.
+ */
+export function circuitOpenAnswer(
+  upstream: string,
+  retryAfterSeconds: number,
+  forced: boolean,
+): PolicyAnswer {
+  const why = forced
+    ? 'was opened by an operator and stays open until it is reset'
+    : `is open after repeated failures; retry in ${retryAfterSeconds}s`;
+
   return {
     status: 503,
     headers: [
@@ -25,13 +36,11 @@ export function circuitOpenAnswer(upstream: string, retryAfterSeconds: number): 
       error: {
         type: 'circuit_open',
         code: 'upstream_unavailable',
-        message:
-          `The circuit breaker for upstream "${upstream}" is open after repeated failures; ` +
-          `retry in ${retryAfterSeconds}s.`,
+        message: `The circuit breaker for upstream "${upstream}" ${why}.`,
         upstream,
         retry_after_seconds: retryAfterSeconds,
       },
     },
-    details: 'tollgate_circuit_open',
+    details: forced ? 'tollgate_circuit_forced_open' : 'tollgate_circuit_open',
   };
 }

@@ -4,9 +4,15 @@ import type { RequestFacts } from './request-facts.js';
 /** Longest upstream name accepted; longer values are treated as absent. */
 export const MAX_UPSTREAM_NAME_LENGTH = 256;
 
+// Cluster names and authorities are visible ASCII. Anything else (control
+// bytes, invalid UTF-8, spaces) would reach metric labels and logs, so such a
+// value is treated as absent and the next source is tried.
+const USABLE_NAME = /^[\x21-\x7e]+$/;
+
 /**
- * Reads the request's upstream name from the configured sources, first
- * non-empty match wins. Returns undefined when no source has a usable value.
+ * Reads the request's upstream name from the configured sources: the first
+ * usable value wins (visible ASCII, at most {@link MAX_UPSTREAM_NAME_LENGTH}
+ * characters). Returns undefined when no source has one.
  */
 export function resolveUpstream(
   sources: readonly UpstreamSource[],
@@ -14,7 +20,7 @@ export function resolveUpstream(
 ): string | undefined {
   for (const source of sources) {
     const value = readSource(source, facts);
-    if (value && value.length <= MAX_UPSTREAM_NAME_LENGTH) return value;
+    if (value && value.length <= MAX_UPSTREAM_NAME_LENGTH && USABLE_NAME.test(value)) return value;
   }
   return undefined;
 }

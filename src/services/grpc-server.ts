@@ -103,8 +103,8 @@ function serverCredentials(tls: TlsConfig | undefined): ServerCredentials {
 }
 
 function listenError(address: string, error: Error): Error {
-  return new Error(
-    `cannot listen for gRPC on ${address}: ${error.message}. ` +
-      'Pick a free address with --grpc-address or server.grpc_address.',
-  );
+  const hint = /EADDRINUSE/.test(error.message)
+    ? ' The port is taken: pick another with --grpc-address or server.grpc_address.'
+    : '';
+  return new Error(`cannot listen for gRPC on ${address}: ${error.message}.${hint}`);
 }

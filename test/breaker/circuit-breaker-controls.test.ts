@@ -221,8 +221,10 @@ describe('CircuitBreaker', () => {
         admitted: false,
         state: 'open',
         retryAfterSeconds: 30,
+        forced: true,
       });
       assert.equal(breaker.snapshot().reopensInMs, null);
+      assert.equal(breaker.snapshot().forcedOpen, true);
       assert.equal(clock.pendingTimers(), 0);
 
       assert.equal(breaker.reset(), true);
@@ -422,6 +424,7 @@ describe('CircuitBreaker', () => {
         trialsInFlight: 1,
         lastTransitionWallMs: clock.wallMs(),
         reopensInMs: null,
+        forcedOpen: false,
         settings: {
           failureThreshold: 3,
           successThreshold: 3,

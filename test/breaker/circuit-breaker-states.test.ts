@@ -103,6 +103,7 @@ describe('CircuitBreaker', () => {
           admitted: false,
           state: 'open',
           retryAfterSeconds: 30,
+          forced: false,
         });
       }
 
@@ -236,7 +237,12 @@ describe('CircuitBreaker', () => {
 
       const admission = breaker.tryAcquire();
 
-      assert.deepEqual(admission, { admitted: false, state: 'half_open', retryAfterSeconds: 1 });
+      assert.deepEqual(admission, {
+        admitted: false,
+        state: 'half_open',
+        retryAfterSeconds: 1,
+        forced: false,
+      });
       assert.deepEqual(rejections.at(-1), {
         breaker: 'llm',
         state: 'half_open',
@@ -278,6 +284,7 @@ describe('CircuitBreaker', () => {
         admitted: false,
         state: 'open',
         retryAfterSeconds: 30,
+        forced: false,
       });
       clock.advance(30_000);
       assert.equal(breaker.state().kind, 'half_open');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 
 import { ConfigError, formatProblems } from '../../src/config/config-error.js';
 import {
@@ -11,6 +11,7 @@ import {
   MAX_CONFIG_BYTES,
   parseConfigText,
 } from '../../src/config/load-config.js';
+import { makeTestPki, type TestPki } from '../helpers/certificates.js';
 
 function problemsOf(yaml: string) {
   const result = parseConfigText(yaml, 'test.yaml');
@@ -136,6 +137,93 @@ describe('parseConfigText', () => {
     });
   }
 
+  const rejectedWithMessage = [
+    {
+      name: 'a reversed status range',
+      yaml: 'circuit_breakers:\n  defaults:\n    failure_statuses: ["504-500"]\n',
+      message: /range like 500-504/,
+    },
+    {
+      name: 'a status outside 100-599',
+      yaml: 'circuit_breakers:\n  defaults:\n    failure_statuses: [600]\n',
+      message: /status 100-599/,
+    },
+    {
+      name: 'a fractional threshold',
+      yaml: 'circuit_breakers:\n  defaults:\n    failure_threshold: 1.5\n',
+      message: /^expected a whole number$/,
+    },
+    {
+      name: 'a huge threshold, with a single message',
+      yaml: 'circuit_breakers:\n  defaults:\n    failure_threshold: 1e300\n',
+      message: /^must be at most 1000000$/,
+    },
+    {
+      name: 'tls without cert_file',
+      yaml: 'server:\n  tls:\n    key_file: k.pem\n',
+      message: /cert_file \(the PEM certificate\) is required when tls is set/,
+    },
+    {
+      name: 'require_client_cert without client_ca_file',
+      yaml: 'server:\n  tls: { cert_file: c, key_file: k, require_client_cert: true }\n',
+      message: /require_client_cert needs client_ca_file/,
+    },
+    {
+      name: 'an explicit !!omap tag',
+      yaml: 'circuit_breakers: !!omap [ { enabled: true } ]\n',
+      message: /Unresolved tag.*omap; remove the tag/,
+    },
+    {
+      name: 'an explicit !!binary tag',
+      yaml: 'server: !!binary aGVsbG8=\n',
+      message: /remove the tag/,
+    },
+    {
+      name: 'two YAML documents',
+      yaml: 'logging: { level: info }\n---\nlogging: { level: debug }\n',
+      message: /more than one YAML document/,
+    },
+  ];
+
+  for (const { name, yaml, message } of rejectedWithMessage) {
+    it(`rejects ${name} with a clear message`, () => {
+      const problems = problemsOf(yaml);
+
+      assert.equal(problems.length, 1, JSON.stringify(problems));
+      assert.match(problems[0]?.message ?? '', message);
+    });
+  }
+
+  it('takes an upstream entry with nothing under it as "use the defaults"', () => {
+    const result = parseConfigText('circuit_breakers:\n  upstreams:\n    llm:\n', 'x.yaml');
+
+    assert.ok(result.ok);
+    assert.equal(result.config.breakers.upstreams.get('llm')?.failureThreshold, 5);
+  });
+
+  it('ignores top-level x- keys, so anchors can be merged into sections', () => {
+    const yaml = [
+      'x-strict: &strict { failure_threshold: 2, timeout_seconds: 5 }',
+      'circuit_breakers:',
+      '  upstreams:',
+      '    openai: { <<: *strict, timeout_seconds: 9 }',
+    ].join('\n');
+
+    const result = parseConfigText(yaml, 'x.yaml');
+
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+    const openai = result.config.breakers.upstreams.get('openai');
+    assert.equal(openai?.failureThreshold, 2);
+    assert.equal(openai?.timeoutSeconds, 9);
+  });
+
+  it('warns that an empty file leaves every setting at its default', () => {
+    const result = parseConfigText('# nothing here\n', 'x.yaml');
+
+    assert.ok(result.ok);
+    assert.match(result.warnings[0] ?? '', /empty/);
+  });
+
   it('rejects an alias bomb instead of expanding it', () => {
     const bomb = [
       'a: &a [x, x, x, x, x, x, x, x, x, x]',
@@ -182,13 +270,61 @@ describe('loadConfigFile', () => {
     assert.match(!result.ok ? (result.problems[0]?.message ?? '') : '', /cannot read the file/);
   });
 
+  describe('TLS files', () => {
+    let pki: TestPki;
+    before(() => {
+      pki = makeTestPki();
+    });
+
+    function tlsYaml(cert: string, key: string, ca?: string) {
+      const caLine = ca ? `    client_ca_file: ${ca}\n    require_client_cert: true\n` : '';
+      return `server:\n  tls:\n    cert_file: ${cert}\n    key_file: ${key}\n${caLine}`;
+    }
+
+    it('accepts readable PEM files that match, relative to the config file', async () => {
+      const file = path.join(pki.dir, 'tollgate.yaml');
+      await writeFile(file, tlsYaml('server.crt', 'server.key', 'ca.crt'));
+
+      const result = await loadConfigFile(file);
+
+      assert.ok(result.ok, JSON.stringify(!result.ok && result.problems));
+      assert.equal(result.config.server.tls?.certFile, pki.serverCert);
+    });
+
+    it('names the key of every TLS file that is missing or not PEM', async () => {
+      const notPem = path.join(pki.dir, 'not-a-key.txt');
+      await writeFile(notPem, 'this is not a key');
+      const file = await tempFile(tlsYaml('/nope/cert.pem', notPem, '/nope/ca.pem'));
+
+      const result = await loadConfigFile(file);
+
+      assert.equal(result.ok, false);
+      const problems = result.ok ? [] : result.problems;
+      assert.deepEqual(
+        problems.map((p) => p.path),
+        ['server.tls.cert_file', 'server.tls.key_file', 'server.tls.client_ca_file'],
+      );
+      assert.match(problems[0]?.message ?? '', /cannot read \/nope\/cert\.pem \(ENOENT\)/);
+      assert.match(problems[1]?.message ?? '', /is not a PEM private key/);
+    });
+
+    it('reports a key that does not belong to the certificate', async () => {
+      const file = await tempFile(tlsYaml(pki.serverCert, pki.clientKey));
+
+      const result = await loadConfigFile(file);
+
+      assert.equal(result.ok, false);
+      assert.match(!result.ok ? (result.problems[0]?.message ?? '') : '', /not the private key/);
+    });
+  });
+
   it('throws a ConfigError listing every problem at start-up', async () => {
     const file = await tempFile('server:\n  grpc_adress: x\nlogging:\n  level: 3\n');
 
     await assert.rejects(loadConfigOrThrow(file), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.equal(error.problems.length, 2);
-      assert.match(error.message, /\(2 problems\)/);
+      assert.match(error.message, /was not loaded \(2 problems\)/);
       assert.match(error.message, /line 2: server\.grpc_adress: unknown key/);
       assert.match(error.message, /line 4: logging\.level:/);
       return true;
@@ -203,6 +339,6 @@ describe('formatProblems', () => {
       { path: '', message: 'worse' },
     ]);
 
-    assert.equal(text, 'config a.yaml is invalid (2 problems):\n  line 4: x.y: bad\n  worse');
+    assert.equal(text, 'config a.yaml was not loaded (2 problems):\n  line 4: x.y: bad\n  worse');
   });
 });

@@ -234,12 +234,43 @@ describe('circuit breakers over ext_proc', () => {
     assert.equal(typeof llm.lastTransitionWallMs, 'number');
   });
 
-  it('answers 404 for an unknown breaker and 405 for a GET on a control', async () => {
+  it('says a forced-open breaker stays open until reset', async () => {
+    await exchange(200);
+    await tg.admin('/breakers/llm/open', 'POST');
+
+    const { first } = await exchange(200);
+    const statusPage = JSON.parse((await tg.admin('/status')).text);
+
+    const immediate = first?.immediate_response;
+    assert.equal(immediate?.details, 'tollgate_circuit_forced_open');
+    const body = JSON.parse(Buffer.from(immediate?.body ?? []).toString());
+    assert.match(body.error.message, /opened by an operator and stays open until it is reset/);
+    const llm = statusPage.breakers.find((b: { name: string }) => b.name === 'llm');
+    assert.equal(llm.forcedOpen, true);
+  });
+
+  it('answers 404 for an unknown breaker and 405 with Allow for a GET on a control', async () => {
     const unknown = await tg.admin('/breakers/nope/reset', 'POST');
-    const wrongMethod = await tg.admin('/breakers/llm/reset', 'GET');
+    const response = await fetch(`http://127.0.0.1:${tg.tollgate.adminPort}/breakers/llm/reset`);
 
     assert.equal(unknown.status, 404);
-    assert.equal(wrongMethod.status, 405);
+    assert.equal(response.status, 405);
+    assert.equal(response.headers.get('allow'), 'POST');
+  });
+
+  it('answers 400 for a path with broken percent-encoding, without an error log', async () => {
+    const broken = await tg.admin('/breakers/%ZZ/reset', 'POST');
+
+    assert.equal(broken.status, 400);
+    assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
+  });
+
+  it('answers HEAD on read-only endpoints', async () => {
+    const response = await fetch(`http://127.0.0.1:${tg.tollgate.adminPort}/healthz`, {
+      method: 'HEAD',
+    });
+
+    assert.equal(response.status, 200);
   });
 
   it('logs each transition once', async () => {

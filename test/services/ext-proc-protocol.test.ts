@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { status } from '@grpc/grpc-js';
+import { Client, credentials, status, type StatusObject } from '@grpc/grpc-js';
 
 import { replyKind } from '../helpers/envoy-client.js';
 import {
@@ -16,6 +16,7 @@ import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harnes
 import { waitFor } from '../helpers/wait.js';
 
 const CANCELLED = { end: 'cancelled' };
+const HALF_CLOSED = { end: 'half_closed' };
 
 describe('ext_proc stream protocol', () => {
   let tg: TestTollgate;
@@ -37,9 +38,11 @@ describe('ext_proc stream protocol', () => {
       responseBody('', true),
     ];
 
+    const before = (await metricValue(tg, 'tollgate_extproc_streams_total', HALF_CLOSED)) ?? 0;
     const kinds = [];
     for (const message of sequence) kinds.push(replyKind(await stream.send(message)));
     const end = await stream.halfClose();
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
 
     assert.deepEqual(kinds, [
       'request_headers',
@@ -51,6 +54,7 @@ describe('ext_proc stream protocol', () => {
       'response_body',
     ]);
     assert.equal(end.code, status.OK);
+    assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', HALF_CLOSED), before + 1);
   });
 
   it('answers trailers with trailers replies', async () => {
@@ -160,6 +164,14 @@ describe('ext_proc stream protocol', () => {
       details: /no valid :status/,
     },
     {
+      name: 'a :status that is not three digits',
+      messages: [
+        requestHeaders({ endOfStream: true }),
+        responseHeaders(200, { ':status': ' 500' }),
+      ],
+      details: /no valid :status/,
+    },
+    {
       name: 'a response body before the response headers',
       messages: [requestHeaders({ endOfStream: true }), responseBody('{}', true)],
       details: /response_body arrived before response_headers/,
@@ -175,9 +187,27 @@ describe('ext_proc stream protocol', () => {
 
       assert.equal(end.code, status.INVALID_ARGUMENT);
       assert.match(end.details, details);
-      assert.ok(tg.logs.find('malformed message sequence').length > 0);
+      assert.ok(tg.logs.find('a message Envoy would not send').length > 0);
     });
   }
+
+  it('ends the stream with INVALID_ARGUMENT when the bytes are not a ProcessingRequest', async () => {
+    const client = new Client(`127.0.0.1:${tg.tollgate.grpcPort}`, credentials.createInsecure());
+    const call = client.makeBidiStreamRequest(
+      '/envoy.service.ext_proc.v3.ExternalProcessor/Process',
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
+    const end = new Promise<StatusObject>((resolve) => call.on('status', resolve));
+    call.on('error', () => undefined);
+
+    call.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
+    const { code, details } = await end;
+    client.close();
+
+    assert.equal(code, status.INVALID_ARGUMENT);
+    assert.match(details, /not a ProcessingRequest/);
+  });
 
   it('keeps serving after malformed streams', async () => {
     const stream = tg.stream();

@@ -1,4 +1,9 @@
-import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  status,
+  type ServerDuplexStream,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
@@ -9,6 +14,11 @@ import { ProtocolError } from './protocol-error.js';
 import { StreamProcessor, type StreamEnd } from './stream-processor.js';
 
 type ProcessCall = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
+
+/** Marks a message whose bytes did not decode as a ProcessingRequest. */
+const UNDECODABLE = Symbol('undecodable');
+
+type IncomingMessage = ProcessingRequest & { [UNDECODABLE]?: string };
 
 /** What the ext_proc service needs from the rest of the process. */
 export interface ExtProcDeps {
@@ -48,6 +58,26 @@ export class ExtProcService {
     });
   }
 
+  /**
+   * The service definition to register, from the loaded proto's. Decoding is
+   * wrapped so that bytes that are not a ProcessingRequest reach the stream
+   * loop as a protocol error (INVALID_ARGUMENT and a log line) instead of
+   * grpc-js's silent INTERNAL.
+   */
+  static definition(proto: ServiceDefinition): ServiceDefinition {
+    const method = proto.Process;
+    if (!method) throw new Error('the ExternalProcessor proto has no Process method');
+
+    const requestDeserialize = (bytes: Buffer): IncomingMessage => {
+      try {
+        return method.requestDeserialize(bytes) as ProcessingRequest;
+      } catch (error) {
+        return { [UNDECODABLE]: (error as Error).message };
+      }
+    };
+    return { ...proto, Process: { ...method, requestDeserialize } };
+  }
+
   /** The handlers to register with `Server.addService`. */
   implementation(): UntypedServiceImplementation {
     return { Process: (call: ProcessCall) => this.process(call) };
@@ -69,11 +99,15 @@ export class ExtProcService {
       processor.finish(end);
     };
 
-    call.on('data', (message: ProcessingRequest) => {
+    call.on('data', (message: IncomingMessage) => {
       if (ended) return;
 
       const phase = message.request;
       try {
+        const undecodable = message[UNDECODABLE];
+        if (undecodable !== undefined) {
+          throw new ProtocolError(`message is not a ProcessingRequest: ${undecodable}`);
+        }
         if (!phase) throw new ProtocolError('ProcessingRequest has no request oneof set');
         this.messages.inc({ phase });
         sequence.accept(phase, message);
@@ -92,10 +126,13 @@ export class ExtProcService {
     // Envoy half-closes when the exchange is done, or cancels the stream; both
     // are normal ends, not errors. A cancel also ends the readable side, and
     // grpc-js reports that end a turn before the cancel itself, so the end is
-    // classified one turn later.
+    // classified one turn later, before tollgate closes its side (closing it
+    // first would make grpc-js flag the call as cancelled).
     call.on('end', () => {
-      call.end();
-      setImmediate(() => finish(call.cancelled ? 'cancelled' : 'half_closed'));
+      setImmediate(() => {
+        finish(call.cancelled ? 'cancelled' : 'half_closed');
+        if (!call.cancelled) call.end();
+      });
     });
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', () => finish('failed'));
@@ -110,7 +147,7 @@ export class ExtProcService {
     if (error instanceof ProtocolError) {
       this.deps.logger.warn(
         { phase, reason: error.message },
-        'ext_proc stream rejected: malformed message sequence (check the filter processing_mode)',
+        'ext_proc stream rejected: a message Envoy would not send',
       );
       finish('protocol_error');
       call.emit('error', { code: error.code, details: error.message });

@@ -93,10 +93,11 @@ export class StreamProcessor {
   }
 
   private onResponseHeaders(headers: HttpHeaders): PhaseReply {
-    const status = Number(readHeaderMap(headers.headers).get(':status'));
-    if (!Number.isInteger(status) || status < 100 || status > 599) {
-      throw new ProtocolError('response_headers carry no valid :status header');
+    const statusText = readHeaderMap(headers.headers).get(':status') ?? '';
+    if (!/^[1-5]\d\d$/.test(statusText)) {
+      throw new ProtocolError('response_headers carry no valid :status header (100-599)');
     }
+    const status = Number(statusText);
 
     this.exchange?.recordResponseStatus(status);
     return reply({ response_headers: CONTINUE });
