@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+import { costAttributionSchema } from '../cost/pricing-schema.js';
+import { usageSchema } from '../usage/usage-schema.js';
+import { wholeNumber } from './schema-helpers.js';
+
+export { wholeNumber };
+
 /**
  * The YAML file's schema. Every object is strict (an unknown key is an error,
  * so a typo never silently falls back to a default), every field documents
@@ -15,15 +21,6 @@ export const listenAddress = z
   .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, {
     message: 'port must be between 0 and 65535',
   });
-
-/** A whole number between `min` and `max`, with one clear message for each way it can fail. */
-export function wholeNumber(min: number, max: number) {
-  return z
-    .number({ error: 'expected a number' })
-    .min(min, `must be at least ${min}`)
-    .max(max, `must be at most ${max}`)
-    .refine(Number.isInteger, 'expected a whole number');
-}
 
 /** A status spec: an exact code (`503`), a class (`5xx`) or a range (`500-504`). */
 export const statusSpec = z
@@ -173,6 +170,8 @@ export const configSchema = z.preprocess(
     logging: loggingSchema.prefault({}),
     upstream: upstreamSchema.prefault({}),
     circuit_breakers: circuitBreakersSchema.prefault({}),
+    usage: usageSchema.prefault({}),
+    cost_attribution: costAttributionSchema.prefault({}),
   }),
 );
 

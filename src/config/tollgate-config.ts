@@ -1,6 +1,8 @@
 import path from 'node:path';
 
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
+import { PricingTable } from '../cost/pricing-table.js';
+import { compileUsagePolicy, type UsagePolicy } from '../usage/usage-policy.js';
 import { compileStatusMatcher } from '../breaker/status-matcher.js';
 import type { BreakerFileSettings, ConfigFile } from './schema.js';
 
@@ -34,6 +36,9 @@ export interface TollgateConfig {
     readonly upstreams: ReadonlyMap<string, BreakerSettings>;
     readonly maxDynamic: number;
   };
+  readonly usage: UsagePolicy;
+  /** The price list, or undefined when cost attribution is off. */
+  readonly pricing?: PricingTable;
 }
 
 /** Turns a schema-validated file into the running config. */
@@ -70,6 +75,8 @@ export function compileConfig(
       upstreams,
       maxDynamic: file.circuit_breakers.max_dynamic_breakers,
     },
+    usage: compileUsagePolicy(file.usage),
+    pricing: file.cost_attribution.enabled ? new PricingTable(file.cost_attribution) : undefined,
   });
 }
 

@@ -7,6 +7,9 @@ import { Exchange } from './exchange.js';
 import { circuitOpenAnswer, type PolicyAnswer } from './policy-answer.js';
 import type { RequestFacts } from './request-facts.js';
 import { resolveUpstream } from './upstream-resolver.js';
+import { UsageAccount } from '../usage/usage-account.js';
+import { UsageMetrics } from '../usage/usage-metrics.js';
+import { UsageRecorder } from './usage-recorder.js';
 
 /** What to do with a request: forward it (and report back), or answer it now. */
 export type Admission =
@@ -21,9 +24,10 @@ export type Admission =
 export class DecisionEngine {
   private readonly decisions: Counter<'decision'>;
   private readonly unguarded: Counter;
+  private readonly recorder: UsageRecorder;
 
   constructor(
-    private config: TollgateConfig,
+    private readonly config: TollgateConfig,
     private readonly breakers: BreakerSet,
     metrics: Registry,
   ) {
@@ -40,17 +44,19 @@ export class DecisionEngine {
         'max_dynamic_breakers cap was reached',
       registers: [metrics],
     });
+    const usageMetrics = new UsageMetrics(metrics, config.usage.maxModelLabels);
+    this.recorder = new UsageRecorder(config.pricing, usageMetrics);
   }
 
   /** Decides on a request at its headers. Synchronous: it holds no I/O. */
   admit(facts: RequestFacts): Admission {
     const upstream = resolveUpstream(this.config.upstreamSources, facts);
-    if (!this.config.breakers.enabled) return this.forward(upstream, undefined);
+    if (!this.config.breakers.enabled) return this.forward(facts, upstream, undefined);
 
     const breaker = upstream === undefined ? undefined : this.breakers.get(upstream);
     if (!breaker) {
       this.unguarded.inc();
-      return this.forward(upstream, undefined);
+      return this.forward(facts, upstream, undefined);
     }
 
     const admission = breaker.tryAcquire();
@@ -63,7 +69,7 @@ export class DecisionEngine {
       };
     }
 
-    return this.forward(upstream, admission.permit);
+    return this.forward(facts, upstream, admission.permit);
   }
 
   /** The config the engine currently decides with. */
@@ -71,8 +77,20 @@ export class DecisionEngine {
     return this.config;
   }
 
-  private forward(upstream: string | undefined, permit: BreakerPermit | undefined): Admission {
+  private forward(
+    facts: RequestFacts,
+    upstream: string | undefined,
+    permit: BreakerPermit | undefined,
+  ): Admission {
     this.decisions.inc({ decision: 'forward' });
-    return { kind: 'forward', exchange: new Exchange(upstream, permit) };
+
+    const policy = this.config.usage;
+    const usage = policy.enabled
+      ? new UsageAccount(policy, {
+          path: facts.headers.get(':path') ?? '/',
+          routeName: facts.attributes.get('xds.route_name'),
+        })
+      : undefined;
+    return { kind: 'forward', exchange: new Exchange(upstream, permit, usage, this.recorder) };
   }
 }

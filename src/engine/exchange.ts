@@ -1,40 +1,61 @@
 import type { BreakerPermit } from '../breaker/circuit-breaker.js';
+import type { UsageAccount } from '../usage/usage-account.js';
+import type { ExchangeOutcome, UsageRecorder } from './usage-recorder.js';
 
 /**
  * The engine's handle on one admitted request. The front end reports how the
- * exchange went; the handle makes sure each outcome is recorded exactly once,
- * whichever of response, error or early end comes first.
+ * exchange went; the handle makes sure each outcome is recorded exactly once:
+ * the breaker's, whichever of response, error or early end comes first, and
+ * the usage, at the end of the response or of the stream.
  */
 export class Exchange {
-  private settled = false;
+  private breakerSettled = false;
+  private outcome: Promise<ExchangeOutcome> | undefined;
 
   constructor(
     /** The upstream the request goes to, when one was identified. */
     readonly upstream: string | undefined,
     private readonly permit: BreakerPermit | undefined,
+    /** The usage side of the request, when usage reading is on. */
+    readonly usage: UsageAccount | undefined,
+    private readonly recorder: UsageRecorder | undefined,
   ) {}
 
   /** The upstream answered (or Envoy answered for it) with this `:status`. */
   recordResponseStatus(status: number): void {
-    if (this.settled) return;
+    if (this.breakerSettled) return;
 
-    this.settled = true;
+    this.breakerSettled = true;
     this.permit?.recordOutcome(status);
   }
 
   /**
-   * The stream ended before a response status was seen (client gone, stream
-   * reset, protocol error): the breaker's permit is given back uncounted.
+   * Settles the usage once: the first call prices and records it, later calls
+   * return the same outcome. Undefined when usage reading is off.
    */
-  abandon(): void {
-    if (this.settled) return;
+  settleUsage(): Promise<ExchangeOutcome> | undefined {
+    if (!this.usage || !this.recorder) return undefined;
 
-    this.settled = true;
-    this.permit?.release();
+    const { usage, recorder } = this;
+    this.outcome ??= usage.settle().then((settlement) => recorder.record(settlement));
+    return this.outcome;
   }
 
-  /** True once a status was recorded or the exchange was abandoned. */
+  /**
+   * The stream ended: a breaker permit still held (no response status was
+   * seen) is given back uncounted, and usage not yet settled is settled with
+   * what is known.
+   */
+  async end(): Promise<ExchangeOutcome | undefined> {
+    if (!this.breakerSettled) {
+      this.breakerSettled = true;
+      this.permit?.release();
+    }
+    return this.settleUsage();
+  }
+
+  /** True once the breaker outcome is recorded or given back. */
   get isSettled(): boolean {
-    return this.settled;
+    return this.breakerSettled;
   }
 }

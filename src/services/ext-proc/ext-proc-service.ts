@@ -11,7 +11,8 @@ import type { DecisionEngine } from '../../engine/decision-engine.js';
 import type { Phase, ProcessingRequest, ProcessingResponse } from './messages.js';
 import { MessageSequence } from './message-sequence.js';
 import { ProtocolError } from './protocol-error.js';
-import { StreamProcessor, type StreamEnd } from './stream-processor.js';
+import { SerialQueue } from './serial-queue.js';
+import { StreamProcessor, type PhaseReply, type StreamEnd } from './stream-processor.js';
 
 type ProcessCall = ServerDuplexStream<ProcessingRequest, ProcessingResponse>;
 
@@ -86,20 +87,22 @@ export class ExtProcService {
   private process(call: ProcessCall): void {
     const processor = new StreamProcessor(this.deps.engine(), this.deps.logger);
     const sequence = new MessageSequence();
+    const queue = new SerialQueue((error) => this.fail(call, undefined, error, finish));
     let ended = false;
     this.active.inc();
 
     // Every path out of the stream goes through here exactly once, so the
-    // exchange is settled once and the gauge cannot drift.
+    // exchange is settled once and the gauge cannot drift. Settling waits for
+    // any message still being processed.
     const finish = (end: StreamEnd) => {
       if (ended) return;
       ended = true;
       this.active.dec();
       this.streams.inc({ end });
-      processor.finish(end);
+      queue.run(() => processor.finish(end));
     };
 
-    call.on('data', (message: IncomingMessage) => {
+    const handle = (message: IncomingMessage): void | Promise<void> => {
       if (ended) return;
 
       const phase = message.request;
@@ -113,15 +116,19 @@ export class ExtProcService {
         sequence.accept(phase, message);
 
         const reply = processor.process(phase, message);
-        if (!message.observability_mode) call.write(reply.response);
-        if (reply.endsStream) {
-          finish('completed');
-          call.end();
+        if (reply instanceof Promise) {
+          return reply.then(
+            (settled) => this.send(call, message, settled, finish),
+            (error: unknown) => this.fail(call, phase, error, finish),
+          );
         }
+        this.send(call, message, reply, finish);
       } catch (error) {
         this.fail(call, phase, error, finish);
       }
-    });
+    };
+
+    call.on('data', (message: IncomingMessage) => queue.run(() => handle(message)));
 
     // Envoy half-closes when the exchange is done, or cancels the stream; both
     // are normal ends, not errors. A cancel also ends the readable side, and
@@ -130,12 +137,28 @@ export class ExtProcService {
     // first would make grpc-js flag the call as cancelled).
     call.on('end', () => {
       setImmediate(() => {
-        finish(call.cancelled ? 'cancelled' : 'half_closed');
-        if (!call.cancelled) call.end();
+        const cancelled = call.cancelled;
+        finish(cancelled ? 'cancelled' : 'half_closed');
+        if (!cancelled) queue.run(() => void call.end());
       });
     });
     call.on('cancelled', () => finish('cancelled'));
     call.on('error', () => finish('failed'));
+  }
+
+  private send(
+    call: ProcessCall,
+    message: ProcessingRequest,
+    reply: PhaseReply,
+    finish: (end: StreamEnd) => void,
+  ): void {
+    if (call.cancelled || call.writableEnded) return;
+
+    if (!message.observability_mode) call.write(reply.response);
+    if (reply.endsStream) {
+      finish('completed');
+      call.end();
+    }
   }
 
   private fail(
@@ -150,12 +173,15 @@ export class ExtProcService {
         'ext_proc stream rejected: a message Envoy would not send',
       );
       finish('protocol_error');
-      call.emit('error', { code: error.code, details: error.message });
+      if (!call.cancelled && !call.writableEnded) {
+        call.emit('error', { code: error.code, details: error.message });
+      }
       return;
     }
 
     this.deps.logger.error({ phase, err: error }, 'ext_proc stream failed inside tollgate');
     finish('failed');
+    if (call.cancelled || call.writableEnded) return;
     call.emit('error', {
       code: status.INTERNAL,
       details: 'tollgate failed to process the message',

@@ -119,4 +119,10 @@ export interface ProcessingResponse {
   response_trailers?: { header_mutation?: HeaderMutation };
   immediate_response?: ImmediateResponse;
   dynamic_metadata?: ProtoStruct;
+  mode_override?: ProcessingMode;
+}
+
+/** `envoy.extensions.filters.http.ext_proc.v3.ProcessingMode` (the fields tollgate sets). */
+export interface ProcessingMode {
+  response_body_mode?: 'NONE' | 'STREAMED' | 'BUFFERED' | 'BUFFERED_PARTIAL';
 }

@@ -3,10 +3,13 @@ import type { Logger } from 'pino';
 import type { DecisionEngine } from '../../engine/decision-engine.js';
 import type { Exchange } from '../../engine/exchange.js';
 import { requestIdOf } from '../../engine/request-facts.js';
+import type { ExchangeOutcome } from '../../engine/usage-recorder.js';
+import type { UsagePolicy } from '../../usage/usage-policy.js';
 import { flattenAttributes } from './attributes.js';
-import { readHeaderMap } from './header-map.js';
+import { headerMutation, readHeaderMap, setHeader } from './header-map.js';
 import { immediateResponse } from './immediate-response.js';
 import type {
+  CommonResponse,
   HttpBody,
   HttpHeaders,
   Phase,
@@ -14,6 +17,7 @@ import type {
   ProcessingResponse,
 } from './messages.js';
 import { ProtocolError } from './protocol-error.js';
+import { usageHeaders, usageMetadata } from './usage-metadata.js';
 
 /** How a stream ended, for metrics and for the exchange's bookkeeping. */
 export type StreamEnd = 'completed' | 'half_closed' | 'cancelled' | 'protocol_error' | 'failed';
@@ -24,25 +28,28 @@ export interface PhaseReply {
   readonly endsStream: boolean;
 }
 
-const CONTINUE = { response: {} };
+const CONTINUE: { response: CommonResponse } = { response: {} };
 
 /**
  * The per-stream state of one HTTP exchange and one method per ext_proc phase.
  * Each phase answers with a pass-through CONTINUE unless policy says otherwise.
+ * Phases that read the response body may return a promise (decompression).
  */
 export class StreamProcessor {
   private exchange: Exchange | undefined;
   private log: Logger;
+  private readonly policy: UsagePolicy;
 
   constructor(
     private readonly engine: DecisionEngine,
     logger: Logger,
   ) {
     this.log = logger;
+    this.policy = engine.currentConfig.usage;
   }
 
   /** Dispatches one message to its phase. Throws {@link ProtocolError} for bad input. */
-  process(phase: Phase, message: ProcessingRequest): PhaseReply {
+  process(phase: Phase, message: ProcessingRequest): PhaseReply | Promise<PhaseReply> {
     switch (phase) {
       case 'request_headers':
         return this.onRequestHeaders(message, message.request_headers ?? {});
@@ -59,12 +66,18 @@ export class StreamProcessor {
     }
   }
 
-  /** Settles whatever the exchange still holds; safe to call more than once. */
-  finish(end: StreamEnd): void {
-    if (this.exchange && !this.exchange.isSettled) {
-      this.log.debug({ end, upstream: this.exchange.upstream }, 'stream ended before a response');
-      this.exchange.abandon();
+  /**
+   * The stream ended: gives back a breaker permit still held and settles the
+   * usage with what is known. Safe to call more than once.
+   */
+  async finish(end: StreamEnd): Promise<void> {
+    const exchange = this.exchange;
+    if (!exchange) return;
+
+    if (!exchange.isSettled) {
+      this.log.debug({ end, upstream: exchange.upstream }, 'stream ended before a response');
     }
+    this.logOutcome(await exchange.end(), end);
   }
 
   private onRequestHeaders(message: ProcessingRequest, headers: HttpHeaders): PhaseReply {
@@ -85,29 +98,115 @@ export class StreamProcessor {
     }
 
     this.exchange = admission.exchange;
-    return reply({ request_headers: CONTINUE });
+    if (headers.end_of_stream) this.exchange.usage?.addRequestChunk(undefined, true);
+
+    // Ask the upstream for an uncompressed response, so usage can be read
+    // without inflating it (a compressed one is still decoded if it comes).
+    const identity = this.exchange.usage && this.policy.identityEncoding;
+    if (!identity || !facts.headers.has('accept-encoding')) {
+      return reply({ request_headers: CONTINUE });
+    }
+    const remove = { header_mutation: { remove_headers: ['accept-encoding'] } };
+    return reply({ request_headers: { response: remove } });
   }
 
-  private onRequestBody(_body: HttpBody): PhaseReply {
-    return reply({ request_body: CONTINUE });
+  private onRequestBody(body: HttpBody): PhaseReply {
+    const replacement = this.exchange?.usage?.addRequestChunk(body.body, !!body.end_of_stream);
+    if (!replacement) return reply({ request_body: CONTINUE });
+
+    // BUFFERED mode with header SEND keeps content-length: it must match the
+    // new body, or Envoy rejects the mutation.
+    const response: CommonResponse = {
+      header_mutation: { set_headers: [setHeader('content-length', String(replacement.length))] },
+      body_mutation: { body: replacement },
+    };
+    this.log.debug('added stream_options.include_usage to a streamed completion request');
+    return reply({ request_body: { response } });
   }
 
-  private onResponseHeaders(headers: HttpHeaders): PhaseReply {
-    const statusText = readHeaderMap(headers.headers).get(':status') ?? '';
+  private onResponseHeaders(headers: HttpHeaders): PhaseReply | Promise<PhaseReply> {
+    const map = readHeaderMap(headers.headers);
+    const statusText = map.get(':status') ?? '';
     if (!/^[1-5]\d\d$/.test(statusText)) {
       throw new ProtocolError('response_headers carry no valid :status header (100-599)');
     }
     const status = Number(statusText);
-
     this.exchange?.recordResponseStatus(status);
-    return reply({ response_headers: CONTINUE });
+
+    const usage = this.exchange?.usage;
+    if (!usage) return reply({ response_headers: CONTINUE });
+
+    const stream = usage.startResponse(
+      status,
+      map.get('content-type'),
+      map.get('content-encoding'),
+    );
+    if (headers.end_of_stream) {
+      usage.feedResponse(undefined, true);
+      return this.settled('response_headers');
+    }
+
+    const override = stream ? { response_body_mode: 'STREAMED' as const } : undefined;
+    return reply({ response_headers: CONTINUE, mode_override: override });
   }
 
-  private onResponseBody(_body: HttpBody): PhaseReply {
-    return reply({ response_body: CONTINUE });
+  private onResponseBody(body: HttpBody): PhaseReply | Promise<PhaseReply> {
+    const usage = this.exchange?.usage;
+    const last = !!body.end_of_stream;
+    if (!usage) return reply({ response_body: CONTINUE });
+
+    const fed = usage.feedResponse(body.body, last);
+    if (!last) return fed ? fed.then(() => reply({ response_body: CONTINUE })) : continueBody();
+    return fed ? fed.then(() => this.settled('response_body')) : this.settled('response_body');
+  }
+
+  /**
+   * Settles the usage at the end of the response and answers the phase with
+   * the dynamic metadata (and, while headers can still change, usage headers).
+   */
+  private async settled(phase: 'response_headers' | 'response_body'): Promise<PhaseReply> {
+    const outcome = await this.exchange!.settleUsage()!;
+    const withHeaders = this.policy.responseHeaders;
+
+    // Header mutations in a body reply take effect only in BUFFERED mode,
+    // where Envoy still holds the headers; in STREAMED mode Envoy ignores them.
+    const response: CommonResponse = {
+      header_mutation: withHeaders ? headerMutation(usageHeaders(outcome)) : undefined,
+    };
+    return {
+      response: {
+        [phase]: { response },
+        dynamic_metadata: usageMetadata(outcome, this.policy, this.exchange?.upstream),
+      },
+      endsStream: false,
+    };
+  }
+
+  private logOutcome(outcome: ExchangeOutcome | undefined, end: StreamEnd): void {
+    if (!outcome || !this.log.isLevelEnabled('debug')) return;
+
+    const { settlement, cost } = outcome;
+    this.log.debug(
+      {
+        end,
+        upstream: this.exchange?.upstream,
+        model: settlement.model,
+        provider: settlement.format,
+        source: settlement.source,
+        missing: settlement.missing,
+        usage: settlement.usage,
+        costNanos: cost?.totalNanos,
+        currency: cost?.currency,
+      },
+      'request settled',
+    );
   }
 }
 
 function reply(response: ProcessingResponse): PhaseReply {
   return { response, endsStream: false };
+}
+
+function continueBody(): PhaseReply {
+  return reply({ response_body: CONTINUE });
 }

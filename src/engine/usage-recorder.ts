@@ -1,0 +1,26 @@
+import { calculateCost, type CostResult } from '../cost/cost-calculator.js';
+import type { PricingTable } from '../cost/pricing-table.js';
+import type { UsageSettlement } from '../usage/usage-account.js';
+import type { UsageMetrics } from '../usage/usage-metrics.js';
+
+/** A request's settled usage and, when cost attribution is on, what it cost. */
+export interface ExchangeOutcome {
+  readonly settlement: UsageSettlement;
+  readonly cost?: CostResult;
+}
+
+/** Prices settled usage and counts it in the metrics. */
+export class UsageRecorder {
+  constructor(
+    private readonly pricing: PricingTable | undefined,
+    private readonly metrics: UsageMetrics,
+  ) {}
+
+  /** Prices and records one settlement; call once per request. */
+  record(settlement: UsageSettlement): ExchangeOutcome {
+    const cost = this.pricing && calculateCost(settlement.usage, settlement.model, this.pricing);
+
+    this.metrics.record(settlement, cost);
+    return { settlement, cost };
+  }
+}
