@@ -1,4 +1,6 @@
+import { measureBreakerDecision } from './breaker-decision.js';
 import { measureSseExtraction } from './sse-extraction.js';
+import { measureTokenEstimation } from './token-estimation.js';
 
 const MB = 1_000_000;
 
@@ -15,6 +17,28 @@ function main(): void {
         `usage ${result.usageMatched ? 'exact' : 'WRONG'}`,
     );
   }
+
+  const estimator = {
+    defaultOutputTokens: 1024,
+    defaultInputTokens: 1024,
+    tokenizeMaxChars: 32768,
+  };
+  measureTokenEstimation(4, estimator); // warm-up
+  for (const kib of [1, 10, 100]) {
+    const result = measureTokenEstimation(kib, estimator);
+    console.log(
+      `prompt token estimation ${result.bodyKiB.toFixed(0)} KiB body: ` +
+        `${result.microsPerRequest.toFixed(0)} µs/request, ${result.microsPerKiB.toFixed(0)} µs/KiB ` +
+        `(${result.inputTokens} input tokens, tokenize_max_chars 32768)`,
+    );
+  }
+
+  measureBreakerDecision(); // warm-up
+  const breaker = measureBreakerDecision();
+  console.log(
+    `breaker decision (get, acquire, settle): ${breaker.nanosPerDecision.toFixed(0)} ns, ` +
+      `${(breaker.decisionsPerSecond / 1e6).toFixed(1)} M/s`,
+  );
 }
 
 main();
