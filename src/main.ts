@@ -74,7 +74,10 @@ async function main(): Promise<void> {
   for (const warning of loaded.warnings) logger.warn({ config: file }, warning);
   warnIfAdminIsExposed(config.server.adminAddress, logger);
 
-  const tollgate = await startTollgate(config, { logger });
+  const tollgate = await startTollgate(config, {
+    logger,
+    reload: { file, prepare: (reloaded) => withAddresses(reloaded, flags) },
+  });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -94,6 +97,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', (signal) => void stop(signal));
   process.on('SIGINT', (signal) => void stop(signal));
+  // The reload logs its own outcome; a bad file keeps the running config.
+  process.on('SIGHUP', () => void tollgate.reloadConfig());
 }
 
 main().catch((error: unknown) => {

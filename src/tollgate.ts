@@ -1,9 +1,15 @@
 import type { Logger } from 'pino';
 
 import { AdminServer } from './admin/admin-server.js';
+import { budgetRoutes } from './admin/budget-routes.js';
 import { createMetricsRegistry } from './admin/metrics.js';
 import { observeBreakerLogs, observeBreakerMetrics } from './breaker/breaker-observers.js';
 import { BreakerSet } from './breaker/breaker-set.js';
+import { BudgetLedger } from './budget/budget-ledger.js';
+import { openBudgetStore } from './budget/open-budget-store.js';
+import type { ReloadOutcome } from './config/reload-controller.js';
+import { LiveConfig } from './config/reload-live-config.js';
+import { ConfigReloadService, type ConfigReloadSettings } from './config/reload-service.js';
 import type { TollgateConfig } from './config/tollgate-config.js';
 import { DecisionEngine } from './engine/decision-engine.js';
 import { envoyService } from './services/envoy-protos.js';
@@ -16,6 +22,10 @@ export interface RunningTollgate {
   readonly grpcPort: number;
   readonly adminPort: number;
   readonly breakers: BreakerSet;
+  /** Re-reads the config file now (SIGHUP); undefined when started without `runtime.reload`. */
+  reloadConfig(): Promise<ReloadOutcome | undefined>;
+  /** Makes a validated config live for new streams, as a reload does. Throws if it cannot. */
+  applyConfig(config: TollgateConfig): void;
   /** Drains the gRPC port (up to the configured timeout) and closes the admin port. */
   stop(): Promise<{ drained: boolean }>;
 }
@@ -24,6 +34,8 @@ export interface RunningTollgate {
 export interface TollgateRuntime {
   readonly logger: Logger;
   readonly clock?: Clock;
+  /** Hot reload of the config file; without it the config is fixed for the process's life. */
+  readonly reload?: ConfigReloadSettings;
 }
 
 /**
@@ -45,8 +57,43 @@ export async function startTollgate(
   observeBreakerMetrics(breakers.events, () => breakers, metrics);
   observeBreakerLogs(breakers.events, logger);
 
-  const engine = new DecisionEngine(config, breakers, metrics);
-  const extProc = new ExtProcService({ engine: () => engine, logger, metrics });
+  // The store is opened once; each applied config gets a ledger on it, so a
+  // reload changes limits without touching the usage already counted.
+  const budgetStore = config.budgets.enabled
+    ? await openBudgetStore(config.budgets, logger)
+    : undefined;
+  const ledgerFor = (current: TollgateConfig) =>
+    budgetStore && current.budgets.enabled
+      ? new BudgetLedger({
+          config: current.budgets,
+          store: budgetStore,
+          logger,
+          metrics,
+          clock: runtime.clock,
+          ownsStore: false,
+        })
+      : undefined;
+
+  // Each stream reads the engine once, at its start; a reload swaps in a new one.
+  const live = new LiveConfig({
+    initial: config,
+    breakers,
+    logger,
+    buildEngine: (current) => {
+      const ledger = ledgerFor(current);
+      return new DecisionEngine(current, breakers, metrics, ledger && { ledger, logger });
+    },
+  });
+  const reloads =
+    runtime.reload &&
+    new ConfigReloadService(runtime.reload, {
+      initial: config,
+      apply: (next) => live.apply(next),
+      logger,
+      metrics,
+      clock: runtime.clock,
+    });
+  const extProc = new ExtProcService({ engine: () => live.engine, logger, metrics });
   const grpc = new GrpcServer({
     address: config.server.grpcAddress,
     maxMessageBytes: config.server.maxMessageBytes,
@@ -66,34 +113,46 @@ export async function startTollgate(
     breakers: () => breakers,
     isReady: () => !draining && grpc.port !== undefined,
     status: () => ({
-      config: config.source,
+      config: live.config.source,
+      reload: reloads?.status(),
       draining,
       breakers: breakers.list().map((breaker) => breaker.snapshot()),
     }),
     logger,
+    routes: budgetRoutes(() => live.engine.budgetLedger, logger),
   });
 
-  const grpcPort = await grpc.start();
+  const closeStores = async () => budgetStore?.close();
+  const grpcPort = await grpc.start().catch(async (error: unknown) => {
+    await closeStores();
+    throw error;
+  });
   let adminPort: number;
   try {
     adminPort = await admin.start(config.server.adminAddress);
   } catch (error) {
     await grpc.drain(0);
+    await closeStores();
     throw error;
   }
   logger.info(
     { grpc: config.server.grpcAddress, grpcPort, admin: config.server.adminAddress, adminPort },
     'tollgate is serving',
   );
+  reloads?.start();
 
   return {
     grpcPort,
     adminPort,
     breakers,
+    reloadConfig: async () => reloads?.reload('signal'),
+    applyConfig: (next) => live.apply(next),
     async stop() {
       draining = true;
-      const drained = await grpc.drain(config.server.drainTimeoutSeconds * 1000);
+      reloads?.stop();
+      const drained = await grpc.drain(live.config.server.drainTimeoutSeconds * 1000);
       await admin.stop();
+      await closeStores();
       breakers.dispose();
       return { drained };
     },

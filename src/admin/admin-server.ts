@@ -13,16 +13,33 @@ export interface AdminDeps {
   readonly status: () => Record<string, unknown>;
   readonly isReady: () => boolean;
   readonly logger: Logger;
+  /** Endpoints of other features (budgets, health, ...), each defined beside its feature. */
+  readonly routes?: readonly AdminRoute[];
 }
 
-type Handler = (match: RegExpExecArray, req: IncomingMessage) => Promise<Reply> | Reply;
+/** Answers one admin request; `match` is the route's path pattern matched against the path. */
+export type AdminHandler = (
+  match: RegExpExecArray,
+  req: IncomingMessage,
+) => Promise<AdminReply> | AdminReply;
 
-interface Reply {
+/** One admin endpoint: a method and a path pattern (anchored, without the query string). */
+export interface AdminRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: RegExp;
+  readonly handler: AdminHandler;
+}
+
+/** An admin response: JSON unless `contentType` says otherwise. */
+export interface AdminReply {
   status: number;
   body: unknown;
   contentType?: string;
   headers?: Record<string, string>;
 }
+
+type Handler = AdminHandler;
+type Reply = AdminReply;
 
 /**
  * The admin HTTP port: `/metrics`, `/healthz`, `/readyz`, `/status`, and the
@@ -43,6 +60,7 @@ export class AdminServer {
         path: /^\/breakers\/([^/]+)\/(reset|open)$/,
         handler: (match) => this.controlBreaker(decodeURIComponent(match[1] ?? ''), match[2]),
       },
+      ...(deps.routes ?? []),
     ];
     this.server = createServer((req, res) => void this.handle(req, res));
   }
@@ -80,8 +98,10 @@ export class AdminServer {
       return;
     }
 
-    const route = this.routes.find((r) => r.path.test(path));
     const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const route =
+      this.routes.find((r) => r.method === method && r.path.test(path)) ??
+      this.routes.find((r) => r.path.test(path));
     let reply: Reply;
 
     try {

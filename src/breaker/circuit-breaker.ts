@@ -106,6 +106,22 @@ export class CircuitBreaker {
   }
 
   /**
+   * Whether a request would be admitted now, without taking a permit or
+   * counting anything: for a front end that sees no response (ext_authz),
+   * which rejects only what an open breaker rejects and leaves half-open
+   * trials to the front end that records their outcome.
+   */
+  peek():
+    { readonly open: false } | { readonly open: true; retryAfterSeconds: number; forced: boolean } {
+    this.applyElapsedTimeout();
+    const state = this.current;
+    if (state.kind !== 'open') return { open: false };
+
+    const retryAfterSeconds = this.openRetryAfterSeconds(state.reopensAtMs);
+    return { open: true, retryAfterSeconds, forced: isForcedOpen(state) };
+  }
+
+  /**
    * Asks to send one request. Admitted requests get a permit to settle with the
    * outcome; rejected ones get the state and a retry-after, and a rejection
    * event is emitted. Counting is synchronous: calls in the same tick see each

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
+import { budgetsNeedUsage, budgetsSchema } from '../budget/budget-schema.js';
 import { costAttributionSchema } from '../cost/pricing-schema.js';
+import { tenantsSchema } from '../tenant/tenant-schema.js';
 import { usageSchema } from '../usage/usage-schema.js';
 import { wholeNumber } from './schema-helpers.js';
 
@@ -165,14 +167,18 @@ function withoutExtensionKeys(file: unknown): unknown {
 /** The whole YAML file. */
 export const configSchema = z.preprocess(
   withoutExtensionKeys,
-  z.strictObject({
-    server: serverSchema.prefault({}),
-    logging: loggingSchema.prefault({}),
-    upstream: upstreamSchema.prefault({}),
-    circuit_breakers: circuitBreakersSchema.prefault({}),
-    usage: usageSchema.prefault({}),
-    cost_attribution: costAttributionSchema.prefault({}),
-  }),
+  z
+    .strictObject({
+      server: serverSchema.prefault({}),
+      logging: loggingSchema.prefault({}),
+      upstream: upstreamSchema.prefault({}),
+      circuit_breakers: circuitBreakersSchema.prefault({}),
+      usage: usageSchema.prefault({}),
+      cost_attribution: costAttributionSchema.prefault({}),
+      tenants: tenantsSchema.prefault({}),
+      budgets: budgetsSchema.prefault({}),
+    })
+    .superRefine(budgetsNeedUsage),
 );
 
 /** The validated file, with defaults filled in. */

@@ -1,7 +1,9 @@
 import path from 'node:path';
 
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
+import { compileBudgets, type BudgetsConfig } from '../budget/budgets-config.js';
 import { PricingTable } from '../cost/pricing-table.js';
+import { compileTenantPolicy, type TenantPolicy } from '../tenant/tenant-source.js';
 import { compileUsagePolicy, type UsagePolicy } from '../usage/usage-policy.js';
 import { compileStatusMatcher } from '../breaker/status-matcher.js';
 import type { BreakerFileSettings, ConfigFile } from './schema.js';
@@ -39,6 +41,10 @@ export interface TollgateConfig {
   readonly usage: UsagePolicy;
   /** The price list, or undefined when cost attribution is off. */
   readonly pricing?: PricingTable;
+  /** How a request's tenant is identified. */
+  readonly tenants: TenantPolicy;
+  /** Per-tenant token budgets. */
+  readonly budgets: BudgetsConfig;
 }
 
 /** Turns a schema-validated file into the running config. */
@@ -77,6 +83,8 @@ export function compileConfig(
     },
     usage: compileUsagePolicy(file.usage),
     pricing: file.cost_attribution.enabled ? new PricingTable(file.cost_attribution) : undefined,
+    tenants: compileTenantPolicy(file.tenants),
+    budgets: compileBudgets(file.budgets, source.file),
   });
 }
 

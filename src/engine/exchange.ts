@@ -1,5 +1,6 @@
 import type { BreakerPermit } from '../breaker/circuit-breaker.js';
 import type { UsageAccount } from '../usage/usage-account.js';
+import type { BudgetGate } from './budget-gate.js';
 import type { ExchangeOutcome, UsageRecorder } from './usage-recorder.js';
 
 /**
@@ -11,6 +12,7 @@ import type { ExchangeOutcome, UsageRecorder } from './usage-recorder.js';
 export class Exchange {
   private breakerSettled = false;
   private outcome: Promise<ExchangeOutcome> | undefined;
+  private rejected = false;
 
   constructor(
     /** The upstream the request goes to, when one was identified. */
@@ -19,6 +21,10 @@ export class Exchange {
     /** The usage side of the request, when usage reading is on. */
     readonly usage: UsageAccount | undefined,
     private readonly recorder: UsageRecorder | undefined,
+    /** The tenant's budget step, when budgets are on and the request has a tenant. */
+    readonly budget?: BudgetGate,
+    /** Who the request is charged to, when known. */
+    readonly tenant?: string,
   ) {}
 
   /** The upstream answered (or Envoy answered for it) with this `:status`. */
@@ -34,11 +40,31 @@ export class Exchange {
    * return the same outcome. Undefined when usage reading is off.
    */
   settleUsage(): Promise<ExchangeOutcome> | undefined {
-    if (!this.usage || !this.recorder) return undefined;
+    if (!this.usage || !this.recorder || this.rejected) return undefined;
 
-    const { usage, recorder } = this;
-    this.outcome ??= usage.settle().then((settlement) => recorder.record(settlement));
+    this.outcome ??= this.settleOnce(this.usage, this.recorder);
     return this.outcome;
+  }
+
+  /**
+   * tollgate answered the request itself after admitting it (the budget said
+   * no): the breaker permit and any reservation go back uncounted, and no
+   * usage is charged, since nothing reached the upstream.
+   */
+  async reject(): Promise<void> {
+    this.rejected = true;
+    if (!this.breakerSettled) {
+      this.breakerSettled = true;
+      this.permit?.release();
+    }
+    await this.budget?.release();
+  }
+
+  private async settleOnce(usage: UsageAccount, recorder: UsageRecorder): Promise<ExchangeOutcome> {
+    const outcome = recorder.record(await usage.settle());
+
+    await this.budget?.settle(outcome.settlement.usage);
+    return outcome;
   }
 
   /**

@@ -7,6 +7,11 @@ export interface RequestFacts {
   readonly headers: ReadonlyMap<string, string>;
   /** Envoy attributes by name (`xds.cluster_name`, `request.id`, ...), flattened. */
   readonly attributes: ReadonlyMap<string, string>;
+  /**
+   * Envoy metadata forwarded to the filter (`metadata_context`), namespace →
+   * plain JSON value; absent when Envoy forwarded none.
+   */
+  readonly metadata?: ReadonlyMap<string, unknown>;
 }
 
 /** The request id Envoy assigned, for log correlation. */

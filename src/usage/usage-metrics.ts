@@ -28,47 +28,52 @@ export class UsageMetrics {
   private readonly fallbackPrices: Counter<'model' | 'matched'>;
   private readonly rejected: Counter<'field'>;
 
+  /**
+   * Every engine a config reload builds makes its own UsageMetrics on the
+   * same registry: the metrics are registered by the first and reused after,
+   * and so is the model label guard, so reloads cannot grow the label count.
+   */
   constructor(registry: Registry, maxModelLabels: number) {
     const registers = [registry];
-    this.models = new LabelGuard(maxModelLabels);
-    this.tokens = new Counter({
+    this.models = labelGuardFor(registry, maxModelLabels);
+    this.tokens = reuse(registry, Counter, {
       name: 'tollgate_tokens_total',
       help: 'Tokens charged, by model and type (input includes cached_input and cache_creation)',
       labelNames: ['model', 'type'],
       registers,
     });
-    this.cost = new Counter({
+    this.cost = reuse(registry, Counter, {
       name: 'tollgate_cost_total',
       help: 'Cost charged, in currency units, by model and currency',
       labelNames: ['model', 'currency'],
       registers,
     });
-    this.perRequest = new Histogram({
+    this.perRequest = reuse(registry, Histogram, {
       name: 'tollgate_request_tokens',
       help: 'Tokens per request, by type',
       labelNames: ['type'],
       buckets: [16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576],
       registers,
     });
-    this.settlements = new Counter({
+    this.settlements = reuse(registry, Counter, {
       name: 'tollgate_usage_settlements_total',
       help: 'Requests settled, by where the usage came from (reported, partial, estimated, none)',
       labelNames: ['source'],
       registers,
     });
-    this.missing = new Counter({
+    this.missing = reuse(registry, Counter, {
       name: 'tollgate_usage_missing_total',
       help: 'Requests whose response reported no usage, by reason',
       labelNames: ['reason'],
       registers,
     });
-    this.fallbackPrices = new Counter({
+    this.fallbackPrices = reuse(registry, Counter, {
       name: 'tollgate_cost_fallback_prices_total',
       help: 'Requests priced without a matching pricing entry (default prices, or unpriced)',
       labelNames: ['model', 'matched'],
       registers,
     });
-    this.rejected = new Counter({
+    this.rejected = reuse(registry, Counter, {
       name: 'tollgate_usage_rejected_values_total',
       help: 'Usage values in responses that were not trusted (negative, fractional, huge, text)',
       labelNames: ['field'],
@@ -98,4 +103,23 @@ export class UsageMetrics {
       this.cost.inc({ model, currency: cost.currency }, nanosToCurrency(cost.totalNanos));
     }
   }
+}
+
+const labelGuards = new WeakMap<Registry, LabelGuard>();
+
+function labelGuardFor(registry: Registry, maxModelLabels: number): LabelGuard {
+  const guard = labelGuards.get(registry) ?? new LabelGuard(maxModelLabels);
+  labelGuards.set(registry, guard);
+  return guard;
+}
+
+/** The metric named `spec.name` in `registry`, created on first use. */
+function reuse<M extends Counter<string> | Histogram<string>, S extends { name: string }>(
+  registry: Registry,
+  Metric: new (spec: S) => M,
+  spec: S,
+): M {
+  const existing = registry.getSingleMetric(spec.name);
+  if (existing instanceof Metric) return existing;
+  return new Metric(spec);
 }

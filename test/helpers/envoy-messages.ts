@@ -2,6 +2,7 @@ import type {
   HeaderValue,
   ProcessingRequest,
   ProtoStruct,
+  ProtoValue,
 } from '../../src/services/ext-proc/messages.js';
 
 /** The attribute map key Envoy uses for the ext_proc filter. */
@@ -18,6 +19,8 @@ export interface RequestHeadersOptions {
   headers?: Record<string, string>;
   /** Envoy attributes, e.g. `{ 'xds.cluster_name': 'llm' }`. */
   attributes?: Record<string, string>;
+  /** Metadata Envoy forwards (`metadata_context`), namespace → JSON object. */
+  metadata?: Record<string, Record<string, unknown>>;
   endOfStream?: boolean;
   encoding?: HeaderEncoding;
 }
@@ -58,7 +61,29 @@ export function requestHeaders(options: RequestHeadersOptions = {}): ProcessingR
       end_of_stream: options.endOfStream ?? false,
     },
     attributes: options.attributes ? attributeStruct(options.attributes) : undefined,
+    metadata_context: options.metadata && {
+      filter_metadata: Object.fromEntries(
+        Object.entries(options.metadata).map(([namespace, value]) => [namespace, toStruct(value)]),
+      ),
+    },
   };
+}
+
+/** A JSON object as a `google.protobuf.Struct`, field by field. */
+export function toStruct(object: Record<string, unknown>): ProtoStruct {
+  const fields = Object.fromEntries(
+    Object.entries(object).map(([name, value]) => [name, toProtoValue(value)]),
+  );
+  return { fields };
+}
+
+function toProtoValue(value: unknown): ProtoValue {
+  if (value === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof value === 'string') return { stringValue: value };
+  if (typeof value === 'number') return { numberValue: value };
+  if (typeof value === 'boolean') return { boolValue: value };
+  if (Array.isArray(value)) return { listValue: { values: value.map(toProtoValue) } };
+  return { structValue: toStruct(value as Record<string, unknown>) };
 }
 
 /** One request body chunk. */

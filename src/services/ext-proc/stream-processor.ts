@@ -1,12 +1,13 @@
 import type { Logger } from 'pino';
 
 import type { DecisionEngine } from '../../engine/decision-engine.js';
+import type { BudgetVerdict } from '../../engine/budget-gate.js';
 import type { Exchange } from '../../engine/exchange.js';
 import { requestIdOf } from '../../engine/request-facts.js';
 import type { ExchangeOutcome } from '../../engine/usage-recorder.js';
 import type { UsagePolicy } from '../../usage/usage-policy.js';
-import { flattenAttributes } from './attributes.js';
-import { headerMutation, readHeaderMap, setHeader } from './header-map.js';
+import { flattenAttributes, metadataToJson } from './attributes.js';
+import { headerMutation, readHeaderMap } from './header-map.js';
 import { immediateResponse } from './immediate-response.js';
 import type {
   CommonResponse,
@@ -30,6 +31,9 @@ export interface PhaseReply {
 
 const CONTINUE: { response: CommonResponse } = { response: {} };
 
+// A misconfigured filter would otherwise log the same warning per request.
+let lateBudgetWarned = false;
+
 /**
  * The per-stream state of one HTTP exchange and one method per ext_proc phase.
  * Each phase answers with a pass-through CONTINUE unless policy says otherwise.
@@ -39,6 +43,8 @@ export class StreamProcessor {
   private exchange: Exchange | undefined;
   private log: Logger;
   private readonly policy: UsagePolicy;
+  private readonly budgetAt: 'body' | 'headers';
+  private readonly defaultEstimate: number;
 
   constructor(
     private readonly engine: DecisionEngine,
@@ -46,6 +52,9 @@ export class StreamProcessor {
   ) {
     this.log = logger;
     this.policy = engine.currentConfig.usage;
+    this.budgetAt = engine.currentConfig.budgets.decideAt;
+    const estimator = this.policy.estimator;
+    this.defaultEstimate = estimator.defaultInputTokens + estimator.defaultOutputTokens;
   }
 
   /** Dispatches one message to its phase. Throws {@link ProtocolError} for bad input. */
@@ -80,10 +89,14 @@ export class StreamProcessor {
     this.logOutcome(await exchange.end(), end);
   }
 
-  private onRequestHeaders(message: ProcessingRequest, headers: HttpHeaders): PhaseReply {
+  private onRequestHeaders(
+    message: ProcessingRequest,
+    headers: HttpHeaders,
+  ): PhaseReply | Promise<PhaseReply> {
     const facts = {
       headers: readHeaderMap(headers.headers),
       attributes: flattenAttributes(message.attributes),
+      metadata: metadataToJson(message.metadata_context),
     };
     const requestId = requestIdOf(facts);
     if (requestId !== undefined) this.log = this.log.child({ requestId });
@@ -97,34 +110,88 @@ export class StreamProcessor {
       return { response: immediateResponse(admission.answer), endsStream: true };
     }
 
-    this.exchange = admission.exchange;
-    if (headers.end_of_stream) this.exchange.usage?.addRequestChunk(undefined, true);
+    const exchange = admission.exchange;
+    this.exchange = exchange;
+    if (headers.end_of_stream) exchange.usage?.addRequestChunk(undefined, true);
 
     // Ask the upstream for an uncompressed response, so usage can be read
     // without inflating it (a compressed one is still decoded if it comes).
-    const identity = this.exchange.usage && this.policy.identityEncoding;
-    if (!identity || !facts.headers.has('accept-encoding')) {
-      return reply({ request_headers: CONTINUE });
-    }
-    const remove = { header_mutation: { remove_headers: ['accept-encoding'] } };
-    return reply({ request_headers: { response: remove } });
+    const identity = exchange.usage && this.policy.identityEncoding;
+    const remove = identity && facts.headers.has('accept-encoding') ? ['accept-encoding'] : [];
+
+    // The budget is decided on the body's estimate, unless there is no body
+    // or the config asks for header-time checks with the default estimate.
+    const decideNow = headers.end_of_stream || this.budgetAt === 'headers';
+    if (!exchange.budget || !decideNow) return requestHeadersReply(remove, []);
+    return this.decideBudget('request_headers', (verdict) =>
+      requestHeadersReply(remove, verdict.headers),
+    );
   }
 
-  private onRequestBody(body: HttpBody): PhaseReply {
-    const replacement = this.exchange?.usage?.addRequestChunk(body.body, !!body.end_of_stream);
-    if (!replacement) return reply({ request_body: CONTINUE });
+  private onRequestBody(body: HttpBody): PhaseReply | Promise<PhaseReply> {
+    const last = !!body.end_of_stream;
+    const replacement = this.exchange?.usage?.addRequestChunk(body.body, last);
+    if (replacement) {
+      this.log.debug('added stream_options.include_usage to a streamed completion request');
+    }
 
-    // BUFFERED mode with header SEND keeps content-length: it must match the
-    // new body, or Envoy rejects the mutation.
-    const response: CommonResponse = {
-      header_mutation: { set_headers: [setHeader('content-length', String(replacement.length))] },
-      body_mutation: { body: replacement },
-    };
-    this.log.debug('added stream_options.include_usage to a streamed completion request');
-    return reply({ request_body: { response } });
+    const budget = this.exchange?.budget;
+    if (!last || !budget || budget.isDecided) return requestBodyReply(replacement, []);
+    return this.decideBudget('request_body', (verdict) =>
+      requestBodyReply(replacement, verdict.headers),
+    );
+  }
+
+  /**
+   * Asks the tenant's budget with the request's estimate. An exhausted (or,
+   * failing closed, unreachable) budget answers the request now, giving the
+   * breaker permit back uncounted; otherwise `pass` builds the phase's reply.
+   */
+  private async decideBudget(
+    phase: Phase,
+    pass: (verdict: Extract<BudgetVerdict, { kind: 'pass' }>) => PhaseReply,
+  ): Promise<PhaseReply> {
+    const exchange = this.exchange!;
+    const estimate = exchange.usage?.requestEstimate;
+    const tokens = estimate ? estimate.input + estimate.output : this.defaultEstimate;
+    const verdict = await exchange.budget!.decide(tokens);
+    if (verdict.kind === 'pass') return pass(verdict);
+
+    await exchange.reject();
+    this.engine.countBudgetAnswer(verdict.answer);
+    this.log.debug(
+      { phase, tenant: exchange.tenant, status: verdict.answer.status, estimate: tokens },
+      'request answered by its token budget',
+    );
+    return { response: immediateResponse(verdict.answer), endsStream: true };
   }
 
   private onResponseHeaders(headers: HttpHeaders): PhaseReply | Promise<PhaseReply> {
+    const budget = this.exchange?.budget;
+    if (budget && !budget.isDecided) return this.lateBudget(headers);
+    return this.readResponseHeaders(headers);
+  }
+
+  /**
+   * Envoy sent no request body (its filter's request_body_mode is NONE) while
+   * the budget waits for one: decide now, on the default estimate, so the
+   * request is still charged and an exhausted budget still answers.
+   */
+  private async lateBudget(headers: HttpHeaders): Promise<PhaseReply> {
+    if (!lateBudgetWarned) {
+      lateBudgetWarned = true;
+      this.log.warn(
+        'the request body never reached tollgate, so its budget was decided at the response: ' +
+          'set the ext_proc filter request_body_mode to BUFFERED, or budgets.decide_at: ' +
+          'headers (logged once)',
+      );
+    }
+    const late = await this.decideBudget('response_headers', () => reply({}));
+    if (late.endsStream) return late;
+    return this.readResponseHeaders(headers);
+  }
+
+  private readResponseHeaders(headers: HttpHeaders): PhaseReply | Promise<PhaseReply> {
     const map = readHeaderMap(headers.headers);
     const statusText = map.get(':status') ?? '';
     if (!/^[1-5]\d\d$/.test(statusText)) {
@@ -201,6 +268,34 @@ export class StreamProcessor {
       'request settled',
     );
   }
+}
+
+function requestHeadersReply(
+  remove: string[],
+  set: ReadonlyArray<readonly [string, string]>,
+): PhaseReply {
+  if (remove.length === 0 && set.length === 0) return reply({ request_headers: CONTINUE });
+
+  const mutation = { ...headerMutation(set), remove_headers: remove.length ? remove : undefined };
+  return reply({ request_headers: { response: { header_mutation: mutation } } });
+}
+
+// BUFFERED mode with header SEND keeps content-length: it must match a
+// replaced body, or Envoy rejects the mutation. Headers set in a body reply
+// take effect because Envoy holds the request headers until the body is read.
+function requestBodyReply(
+  replacement: Buffer | undefined,
+  set: ReadonlyArray<readonly [string, string]>,
+): PhaseReply {
+  const headers = [...set];
+  if (replacement) headers.push(['content-length', String(replacement.length)]);
+  if (headers.length === 0) return reply({ request_body: CONTINUE });
+
+  const response: CommonResponse = {
+    header_mutation: headerMutation(headers),
+    body_mutation: replacement && { body: replacement },
+  };
+  return reply({ request_body: { response } });
 }
 
 function reply(response: ProcessingResponse): PhaseReply {

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
+import { systemClock, type Clock } from '../time/clock.js';
+import type { TokenUsage } from '../usage/token-usage.js';
+import { AlertWebhook } from './alert-webhook.js';
+import { BudgetAlerts } from './budget-alerts.js';
+import type {
+  BudgetAdmission,
+  BudgetCheck,
+  BudgetStatus,
+  UnbudgetedStatus,
+} from './budget-admission.js';
+import { BudgetMetrics } from './budget-metrics.js';
+import {
+  describePeriod,
+  nextPeriod,
+  periodAt,
+  previousPeriod,
+  secondsToNextPeriod,
+} from './budget-period.js';
+import {
+  ceilingOf,
+  type BudgetStore,
+  type PeriodKey,
+  type ReserveOutcome,
+} from './budget-store.js';
+import { BudgetStoreError, isBudgetStoreError } from './budget-store-error.js';
+import {
+  budgetFor,
+  DEFAULT_BUDGET,
+  type BudgetRule,
+  type BudgetsConfig,
+} from './budgets-config.js';
+import { OnceReservation } from './once-reservation.js';
+import { StoreOutageLog } from './store-outage-log.js';
+import { countTokens } from './token-count.js';
+
+export type { BudgetAdmission, BudgetCheck, BudgetStatus, UnbudgetedStatus };
+export type { BudgetReservation } from './budget-admission.js';
+
+/** What a ledger is built from. */
+export interface BudgetLedgerDeps {
+  readonly config: BudgetsConfig;
+  readonly store: BudgetStore;
+  readonly logger: Logger;
+  /** Registry for the budget metrics (shared safely by several ledgers). */
+  readonly metrics: Registry;
+  /** Wall time for periods and reservation expiry; the system clock by default. */
+  readonly clock?: Clock;
+  /** Whether {@link BudgetLedger.close} closes the store too (default true). */
+  readonly ownsStore?: boolean;
+}
+
+/**
+ * Per-tenant token budgets: decides whether a request's estimate fits,
+ * reserves it, settles it with the tokens actually used, raises alerts and
+ * answers status. All counts live in the {@link BudgetStore}, so several
+ * ledgers (processes, replicas) on one store share the same budgets.
+ */
+export class BudgetLedger {
+  private readonly config: BudgetsConfig;
+  private readonly store: BudgetStore;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly metrics: BudgetMetrics;
+  private readonly alerts: BudgetAlerts;
+  private readonly outage: StoreOutageLog;
+  private readonly ownsStore: boolean;
+
+  constructor(deps: BudgetLedgerDeps) {
+    this.config = deps.config;
+    this.store = deps.store;
+    this.logger = deps.logger;
+    this.clock = deps.clock ?? systemClock;
+    this.metrics = new BudgetMetrics(deps.metrics);
+    this.ownsStore = deps.ownsStore ?? true;
+    const webhook = deps.config.webhook && new AlertWebhook(deps.config.webhook, deps.logger);
+    this.alerts = new BudgetAlerts(deps.logger, this.metrics, webhook);
+    this.outage = new StoreOutageLog(deps.logger, deps.store.backend, deps.config.failOpen);
+  }
+
+  /** Decides on `estimate` tokens for `tenant` and, when admitted, reserves them. */
+  async admit(tenant: string, estimate: number): Promise<BudgetAdmission> {
+    const { check, reservation } = await this.decide(tenant, estimate, false);
+    if ((check.result === 'allowed' || check.result === 'soft') && reservation) {
+      return { ...check, reservation };
+    }
+    return check as Exclude<BudgetCheck, { result: 'allowed' | 'soft' }>;
+  }
+
+  /** Decides on `estimate` tokens for `tenant` without reserving anything. */
+  async check(tenant: string, estimate: number): Promise<BudgetCheck> {
+    return (await this.decide(tenant, estimate, true)).check;
+  }
+
+  /** The tenant's current period. Rejects with a `BudgetStoreError` when the store is down. */
+  async status(tenant: string): Promise<BudgetStatus | UnbudgetedStatus> {
+    const rule = budgetFor(this.config, tenant);
+    if (!rule) return { tenant, budgeted: false };
+
+    const nowMs = this.clock.wallMs();
+    const key = this.keyOf(tenant, rule, nowMs);
+    const usage = await this.guard('read usage', () => this.store.usage(key, rule, nowMs));
+    this.updateGauges(tenant, usage.used, usage.allowance - usage.used - usage.reserved);
+
+    const committed = usage.used + usage.reserved;
+    const ceiling = rule.enforce ? ceilingOf(rule, usage.allowance) : usage.allowance;
+    return {
+      tenant,
+      budgeted: true,
+      period: describePeriod(rule.period),
+      used: usage.used,
+      reserved: usage.reserved,
+      limit: rule.limit,
+      allowance: usage.allowance,
+      remaining: Math.max(0, usage.allowance - committed),
+      usageFraction: usage.used / rule.limit,
+      exhausted: committed >= ceiling,
+      enforce: rule.enforce,
+      periodStart: new Date(key.startMs).toISOString(),
+      periodEnd: new Date(key.endMs).toISOString(),
+    };
+  }
+
+  /** Status of every tenant named in the config and every tenant seen this period. */
+  async list(): Promise<BudgetStatus[]> {
+    const seen = await this.guard('list tenants', () =>
+      this.store.activeTenants(this.clock.wallMs()),
+    );
+    const named = [...this.config.tenants.keys()].filter((tenant) => tenant !== DEFAULT_BUDGET);
+    const tenants = [...new Set([...named, ...seen])].sort();
+
+    const statuses = await Promise.all(tenants.map((tenant) => this.status(tenant)));
+    return statuses.filter((status): status is BudgetStatus => status.budgeted);
+  }
+
+  /** Sets the tenant's current period back to zero (used, reservations, fired alerts). */
+  async reset(tenant: string): Promise<void> {
+    const rule = budgetFor(this.config, tenant);
+    if (!rule) return;
+
+    const nowMs = this.clock.wallMs();
+    await this.guard('reset', () => this.store.reset(this.keyOf(tenant, rule, nowMs), nowMs));
+    this.updateGauges(tenant, 0, rule.limit);
+  }
+
+  /** Stops the alert webhook and, unless told otherwise, closes the store. */
+  async close(): Promise<void> {
+    await this.alerts.close();
+    if (this.ownsStore) await this.store.close();
+  }
+
+  /** Resolves once queued webhook alerts are sent (for tests and orderly shutdown). */
+  async alertsSent(): Promise<void> {
+    await this.alerts.whenDelivered();
+  }
+
+  private async decide(
+    tenant: string,
+    estimate: number,
+    dryRun: boolean,
+  ): Promise<{ check: BudgetCheck; reservation?: OnceReservation }> {
+    const rule = budgetFor(this.config, tenant);
+    if (!rule) return this.counted({ result: 'unbudgeted' });
+
+    const tokens = wholeTokens(estimate);
+    const nowMs = this.clock.wallMs();
+    const key = this.keyOf(tenant, rule, nowMs);
+    const reservationId = randomUUID();
+    let outcome: ReserveOutcome;
+    try {
+      outcome = await this.guard('reserve', () =>
+        this.store.reserve(key, rule, {
+          estimate: tokens,
+          reservationId,
+          nowMs,
+          expiresAtMs: nowMs + this.config.reservationTtlSeconds * 1000,
+          dryRun,
+        }),
+      );
+    } catch (error) {
+      if (!isBudgetStoreError(error)) throw error;
+      return this.counted({
+        result: 'unavailable',
+        failOpen: this.config.failOpen,
+        error,
+      });
+    }
+
+    const reserved = outcome.admitted && !dryRun;
+    const committed = outcome.used + outcome.reserved + (reserved ? 0 : tokens);
+    const remaining = Math.max(0, outcome.allowance - committed);
+    if (reserved) this.updateGauges(tenant, outcome.used, remaining);
+
+    if (!outcome.admitted) {
+      return this.counted({
+        result: 'exhausted',
+        retryAfterSecs: secondsToNextPeriod(rule.period, nowMs),
+        limit: rule.limit,
+        resetAt: Math.floor(key.endMs / 1000),
+      });
+    }
+
+    const reservation = dryRun ? undefined : this.reservation(key, rule, reservationId);
+    const base = { remaining, limit: rule.limit };
+    if (committed > outcome.allowance) {
+      return this.counted(
+        {
+          result: 'soft',
+          ...base,
+          overBy: committed - outcome.allowance,
+        },
+        reservation,
+      );
+    }
+    return this.counted({ result: 'allowed', ...base }, reservation);
+  }
+
+  private reservation(key: PeriodKey, rule: BudgetRule, id: string): OnceReservation {
+    return new OnceReservation(
+      (usage) => this.settle(key, rule, id, usage),
+      () => this.guard('release', () => this.store.release(key, id, this.clock.wallMs())),
+    );
+  }
+
+  // The reservation settles into the period it was made in, even when the
+  // response ends after that period is over.
+  private async settle(key: PeriodKey, rule: BudgetRule, id: string, usage: TokenUsage) {
+    const tokens = countTokens(usage, rule.count);
+    const outcome = await this.guard('settle', () =>
+      this.store.settle(key, rule, {
+        reservationId: id,
+        tokens,
+        nowMs: this.clock.wallMs(),
+        thresholds: rule.alertThresholds,
+      }),
+    );
+
+    const remaining = outcome.allowance - outcome.usedAfter - outcome.reserved;
+    if (key.endMs > this.clock.wallMs())
+      this.updateGauges(key.tenant, outcome.usedAfter, remaining);
+    for (const threshold of outcome.fired) {
+      this.alerts.raise({
+        tenant: key.tenant,
+        threshold,
+        used: outcome.usedAfter,
+        limit: rule.limit,
+        periodStart: new Date(key.startMs).toISOString(),
+        periodEnd: new Date(key.endMs).toISOString(),
+      });
+    }
+  }
+
+  private keyOf(tenant: string, rule: BudgetRule, nowMs: number): PeriodKey {
+    const window = periodAt(rule.period, nowMs);
+    return {
+      tenant,
+      startMs: window.startMs,
+      endMs: window.endMs,
+      previousStartMs: previousPeriod(rule.period, window).startMs,
+      keepUntilMs: nextPeriod(rule.period, window).endMs,
+    };
+  }
+
+  private counted(
+    check: BudgetCheck,
+    reservation?: OnceReservation,
+  ): { check: BudgetCheck; reservation?: OnceReservation } {
+    this.metrics.decisions.inc({ result: check.result });
+    return { check, reservation };
+  }
+
+  // Runs a store operation; a failure is counted, logged once per outage,
+  // and rethrown as a BudgetStoreError.
+  private async guard<T>(operation: string, step: () => Promise<T>): Promise<T> {
+    try {
+      const result = await step();
+      this.outage.succeeded();
+      return result;
+    } catch (error) {
+      this.metrics.storeErrors.inc({ operation });
+      const failure = isBudgetStoreError(error)
+        ? error
+        : new BudgetStoreError(operation, this.store.backend, error);
+      this.outage.failed(failure);
+      throw failure;
+    }
+  }
+
+  // Only tenants named in the config get gauges, so label values stay bounded.
+  private updateGauges(tenant: string, used: number, remaining: number): void {
+    if (tenant === DEFAULT_BUDGET || !this.config.tenants.has(tenant)) return;
+
+    this.metrics.used.set({ tenant }, used);
+    this.metrics.remaining.set({ tenant }, Math.max(0, remaining));
+  }
+}
+
+function wholeTokens(count: number): number {
+  return Number.isFinite(count) && count > 0 ? Math.ceil(count) : 0;
+}

@@ -1,0 +1,33 @@
+import type { TenantsFile } from './tenant-schema.js';
+
+/** One place a request's tenant id is read from. */
+export type TenantSource =
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'metadata'; readonly namespace: string; readonly path: readonly string[] }
+  | { readonly kind: 'api_key'; readonly header: string };
+
+/** How tenants are identified, compiled from the `tenants:` section. */
+export interface TenantPolicy {
+  readonly sources: readonly TenantSource[];
+  readonly defaultTenant?: string;
+  readonly required: boolean;
+}
+
+/** Compiles the `tenants:` section. */
+export function compileTenantPolicy(file: TenantsFile): TenantPolicy {
+  return {
+    sources: file.sources.map(toSource),
+    defaultTenant: file.default_tenant ?? undefined,
+    required: file.required,
+  };
+}
+
+function toSource(entry: TenantsFile['sources'][number]): TenantSource {
+  if ('header' in entry) return { kind: 'header', name: entry.header };
+  if ('api_key_header' in entry) return { kind: 'api_key', header: entry.api_key_header };
+  return {
+    kind: 'metadata',
+    namespace: entry.metadata.namespace,
+    path: entry.metadata.path.split('.'),
+  };
+}
