@@ -1,11 +1,12 @@
 import { measureBreakerDecision } from './breaker-decision.js';
+import { measureBudgetDecisions } from './budget-decision.js';
 import { measureSseExtraction } from './sse-extraction.js';
 import { measureTokenEstimation } from './token-estimation.js';
 
 const MB = 1_000_000;
 
 /** Runs the micro-benchmarks and prints one line per measurement. */
-function main(): void {
+async function main(): Promise<void> {
   measureSseExtraction(8 * MB); // warm-up, so that the 1 MB run is not a JIT measurement
 
   for (const size of [1 * MB, 100 * MB]) {
@@ -39,6 +40,18 @@ function main(): void {
     `breaker decision (get, acquire, settle): ${breaker.nanosPerDecision.toFixed(0)} ns, ` +
       `${(breaker.decisionsPerSecond / 1e6).toFixed(1)} M/s`,
   );
+
+  for (const budget of await measureBudgetDecisions()) {
+    const commands =
+      budget.roundTripsPerAdmit === undefined
+        ? ''
+        : `, ${budget.roundTripsPerAdmit.toFixed(2)} round trips/admit, ` +
+          `${budget.roundTripsPerSettle?.toFixed(2)} round trips/settle`;
+    console.log(
+      `budget decision (${budget.store}): admit ${budget.admitMicros.toFixed(0)} µs, ` +
+        `settle ${budget.settleMicros.toFixed(0)} µs${commands}`,
+    );
+  }
 }
 
-main();
+await main();
