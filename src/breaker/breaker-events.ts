@@ -33,6 +33,17 @@ export interface BreakerRejection {
   readonly retryAfterSeconds: number;
 }
 
+/**
+ * A new upstream found no breaker because `max_dynamic_breakers` were
+ * already made; its requests pass unguarded. Emitted once per cap (again
+ * after a reload that changes the cap).
+ */
+export interface BreakerCapReached {
+  /** The first upstream left without a breaker. */
+  readonly upstream: string;
+  readonly maxDynamic: number;
+}
+
 /** Removes the listener it was returned for. Calling it again does nothing. */
 export type Unsubscribe = () => void;
 
@@ -46,6 +57,7 @@ type Listener<E> = (event: E) => void;
 export class BreakerEvents {
   private readonly transitionListeners = new Set<{ fn: Listener<BreakerTransition> }>();
   private readonly rejectionListeners = new Set<{ fn: Listener<BreakerRejection> }>();
+  private readonly capListeners = new Set<{ fn: Listener<BreakerCapReached> }>();
 
   /** Calls `listener` on every state change. */
   onTransition(listener: Listener<BreakerTransition>): Unsubscribe {
@@ -57,6 +69,11 @@ export class BreakerEvents {
     return subscribe(this.rejectionListeners, listener);
   }
 
+  /** Calls `listener` when the dynamic breaker cap first leaves an upstream unguarded. */
+  onCapReached(listener: Listener<BreakerCapReached>): Unsubscribe {
+    return subscribe(this.capListeners, listener);
+  }
+
   /** Delivers a transition to every listener. Never throws. */
   emitTransition(event: BreakerTransition): void {
     deliver(this.transitionListeners, event);
@@ -65,6 +82,11 @@ export class BreakerEvents {
   /** Delivers a rejection to every listener. Never throws. */
   emitRejection(event: BreakerRejection): void {
     deliver(this.rejectionListeners, event);
+  }
+
+  /** Delivers a cap event to every listener. Never throws. */
+  emitCapReached(event: BreakerCapReached): void {
+    deliver(this.capListeners, event);
   }
 }
 

@@ -51,8 +51,19 @@ export function observeBreakerMetrics(
   events.onRejection((event) => rejections.inc({ breaker: event.breaker }));
 }
 
-/** Logs every breaker transition: warn when a breaker opens, info otherwise. */
+/**
+ * Logs every breaker transition (warn when a breaker opens, info otherwise),
+ * and once a warning when the dynamic breaker cap leaves upstreams unguarded.
+ */
 export function observeBreakerLogs(events: BreakerEvents, logger: Logger): void {
+  events.onCapReached(({ upstream, maxDynamic }) =>
+    logger.warn(
+      { upstream, maxDynamic },
+      `max_dynamic_breakers (${maxDynamic}) reached: requests to new upstreams pass without a ` +
+        'breaker (counted in tollgate_breaker_unguarded_total). List the real upstreams under ' +
+        'circuit_breakers.upstreams, raise the cap, or key breakers by xds.cluster_name',
+    ),
+  );
   events.onTransition((event) => {
     const fields = { breaker: event.breaker, from: event.from, to: event.to, reason: event.reason };
     if (event.to === 'open') logger.warn(fields, 'circuit breaker opened; requests get 503');

@@ -39,6 +39,7 @@ export class BreakerSet {
   private readonly dynamic = new Map<string, CircuitBreaker>();
   private defaults: BreakerSettings;
   private maxDynamic: number;
+  private capReported = false;
 
   /** Throws a `RangeError` if any settings or `maxDynamic` are out of range. */
   constructor(options: BreakerSetOptions) {
@@ -62,7 +63,10 @@ export class BreakerSet {
   get(upstream: string): CircuitBreaker | undefined {
     const existing = this.find(upstream);
     if (existing) return existing;
-    if (this.dynamic.size >= this.maxDynamic) return undefined;
+    if (this.dynamic.size >= this.maxDynamic) {
+      this.reportCap(upstream);
+      return undefined;
+    }
 
     const breaker = this.create(upstream, this.defaults);
     this.dynamic.set(upstream, breaker);
@@ -99,6 +103,7 @@ export class BreakerSet {
     assertValid(defaults, perUpstream, maxDynamic);
 
     this.defaults = defaults;
+    if (maxDynamic !== this.maxDynamic) this.capReported = false;
     this.maxDynamic = maxDynamic;
     this.dropUnconfigured(perUpstream);
 
@@ -112,6 +117,13 @@ export class BreakerSet {
 
     this.configured.clear();
     this.dynamic.clear();
+  }
+
+  private reportCap(upstream: string): void {
+    if (this.capReported) return;
+
+    this.capReported = true;
+    this.events.emitCapReached({ upstream, maxDynamic: this.maxDynamic });
   }
 
   private create(name: string, settings: BreakerSettings): CircuitBreaker {

@@ -31,7 +31,8 @@ function readSource(source: UpstreamSource, facts: RequestFacts): string | undef
       return facts.attributes.get(source.name);
     case 'header':
       return facts.headers.get(source.name);
+    // Host names are case-insensitive: one breaker for API.example and api.example.
     case 'authority':
-      return facts.headers.get(':authority') ?? facts.headers.get('host');
+      return (facts.headers.get(':authority') ?? facts.headers.get('host'))?.toLowerCase();
   }
 }

@@ -16,9 +16,16 @@ export class UsageRecorder {
     private readonly metrics: UsageMetrics,
   ) {}
 
-  /** Prices and records one settlement; call once per request. */
+  /**
+   * Prices and records one settlement; call once per request. A request
+   * charged nothing (`none`: not an LLM call, a failed or empty response)
+   * gets no cost, so it never counts as an unpriced model.
+   */
   record(settlement: UsageSettlement): ExchangeOutcome {
-    const cost = this.pricing && calculateCost(settlement.usage, settlement.model, this.pricing);
+    const priced = this.pricing && settlement.source !== 'none';
+    const cost = priced
+      ? calculateCost(settlement.usage, settlement.model, this.pricing!)
+      : undefined;
 
     this.metrics.record(settlement, cost);
     return { settlement, cost };

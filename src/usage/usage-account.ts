@@ -6,7 +6,11 @@ import {
 } from './request/prompt-estimator.js';
 import { formatFromPath } from './provider-format.js';
 import { RequestBodyBuffer } from './request/request-body-buffer.js';
-import { ResponseUsageReader, type UsageReading } from './response/response-usage-reader.js';
+import {
+  bodyKindOf,
+  ResponseUsageReader,
+  type UsageReading,
+} from './response/response-usage-reader.js';
 import { withStreamUsage } from './request/stream-usage-option.js';
 import { ZERO_USAGE, type ProviderFormat, type TokenUsage } from './token-usage.js';
 import { routeFormat, type UsagePolicy } from './usage-policy.js';
@@ -86,8 +90,8 @@ export class UsageAccount {
   }
 
   /**
-   * The response started. Returns true when the body is an event stream that
-   * Envoy should be asked to stream to tollgate chunk by chunk.
+   * The response started. Returns true when the body is an event stream (SSE
+   * or NDJSON) that Envoy should be asked to stream to tollgate chunk by chunk.
    */
   startResponse(status: number, contentType?: string, contentEncoding?: string): boolean {
     this.status = status;
@@ -97,10 +101,13 @@ export class UsageAccount {
       contentEncoding,
       maxEventBytes: this.policy.maxEventBytes,
       maxBufferedJsonBytes: this.policy.maxBufferedJsonBytes,
+      maxDecodedBytes: this.policy.maxDecodedBytes,
     });
 
-    const eventStream = (contentType ?? '').toLowerCase().startsWith('text/event-stream');
-    return this.policy.streamModeOverride && eventStream && status >= 200 && status < 300;
+    // SSE and NDJSON (Ollama) bodies are streams of tokens: buffered, they
+    // would reach the client only at the end, and fail past Envoy's buffer.
+    const streamed = bodyKindOf(contentType, this.format) !== 'json';
+    return this.policy.streamModeOverride && streamed && status >= 200 && status < 300;
   }
 
   /** Feeds one response body chunk to the usage reader. */

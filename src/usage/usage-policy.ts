@@ -20,6 +20,7 @@ export interface UsagePolicy {
   readonly maxRequestBodyBytes: number;
   readonly maxEventBytes: number;
   readonly maxBufferedJsonBytes: number;
+  readonly maxDecodedBytes: number;
   readonly estimator: EstimatorSettings;
   readonly routes: readonly RouteFormat[];
   readonly metadataNamespace: string;
@@ -39,6 +40,7 @@ export function compileUsagePolicy(file: UsageFile): UsagePolicy {
     maxRequestBodyBytes: file.max_request_body_bytes,
     maxEventBytes: file.max_event_bytes,
     maxBufferedJsonBytes: file.max_buffered_json_bytes,
+    maxDecodedBytes: file.max_decoded_bytes,
     estimator: {
       defaultOutputTokens: file.estimate.default_output_tokens,
       defaultInputTokens: file.estimate.default_input_tokens,

@@ -45,7 +45,7 @@ export const usageSchema = z.strictObject({
   inject_stream_usage: z.boolean().default(true),
   /** Remove `accept-encoding` from requests, so upstreams answer uncompressed. */
   identity_encoding: z.boolean().default(true),
-  /** Ask Envoy (mode_override) to stream `text/event-stream` responses to tollgate. */
+  /** Ask Envoy (mode_override) to stream SSE and NDJSON responses to tollgate. */
   stream_mode_override: z.boolean().default(true),
   /** Add x-tollgate-tokens-input/-output and x-tollgate-cost to buffered responses. */
   response_headers: z.boolean().default(true),
@@ -57,6 +57,11 @@ export const usageSchema = z.strictObject({
   max_event_bytes: wholeNumber(1024, 64 * MIB).default(MIB),
   /** JSON responses up to this size are parsed whole; larger ones incrementally. */
   max_buffered_json_bytes: wholeNumber(1024, 64 * MIB).default(MIB),
+  /**
+   * The most bytes a compressed response is inflated to for counting; past
+   * it reading stops (a decompression bomb) and the estimate is charged.
+   */
+  max_decoded_bytes: wholeNumber(64 * 1024, 1024 * MIB).default(8 * MIB),
   /** The request-side estimate, charged when usage is unknown. */
   estimate: estimateSchema.prefault({}),
   /** Response formats forced for some routes; otherwise detected from path and shape. */

@@ -60,18 +60,32 @@ describe('envoy/envoy.yaml', () => {
     assert.deepEqual(validator.validateYaml(text), []);
   });
 
-  it('runs ext_authz (disabled), ext_proc, then the router, in that order', () => {
+  it('runs ext_authz (disabled), the header strip, ext_proc, then the router, in order', () => {
     const filters = listenersOf(bootstrap)[0]!.httpFilters;
 
     assert.deepEqual(
       filters.map((filter) => [filter.type, filter.disabled]),
       [
         [ENVOY_TYPES.extAuthz, true],
+        [ENVOY_TYPES.headerMutation, false],
         [ENVOY_TYPES.extProc, false],
         [ENVOY_TYPES.router, false],
       ],
     );
     assert.equal(grpcClusterOf(filters[0]!.config), 'tollgate');
+  });
+
+  it('strips the headers that would let a client pick the upstream or the policy scope', () => {
+    const strip = listenersOf(bootstrap)[0]!.httpFilters[1]!.config as {
+      mutations: { request_mutations: Array<{ remove: string }> };
+    };
+    const removed = strip.mutations.request_mutations.map((mutation) => mutation.remove);
+
+    assert.deepEqual(removed, [
+      'x-tollgate-upstream',
+      'x-tollgate-namespace',
+      'x-tollgate-service',
+    ]);
   });
 
   it('asks Envoy for what tollgate needs in the ext_proc filter', () => {
@@ -262,6 +276,6 @@ describe('a broken copy of envoy/envoy.yaml', () => {
 
     assert.equal(problems.length, 1);
     assert.match(problems[0]!.message, /grpc_service is required/);
-    assert.match(problems[0]!.path, /http_filters\[1\]\.typed_config$/);
+    assert.match(problems[0]!.path, /http_filters\[2\]\.typed_config$/);
   });
 });

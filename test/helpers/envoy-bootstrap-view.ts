@@ -14,6 +14,8 @@ export const ENVOY_TYPES = {
   extProc: 'type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor',
   extAuthz: 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
   router: 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router',
+  headerMutation:
+    'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
   http2Options: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 } as const;
 

@@ -197,7 +197,7 @@ describe('circuit breakers over ext_proc', () => {
     assert.equal(replyKind(other.first), 'request_headers');
   });
 
-  it('reads the upstream from the header, then :authority, when no attribute is sent', async () => {
+  it('reads the upstream from the header, then :authority (any case), when no attribute is sent', async () => {
     for (let i = 0; i < 3; i++) {
       await exchange(500, { headers: { 'x-tollgate-upstream': 'by-header' } } as never);
     }
@@ -205,7 +205,7 @@ describe('circuit breakers over ext_proc', () => {
     const byHeader = await exchange(200, {
       headers: { 'x-tollgate-upstream': 'by-header' },
     } as never);
-    const byAuthority = await exchange(200, { authority: 'by-header' } as never);
+    const byAuthority = await exchange(200, { authority: 'By-Header' } as never);
     const unrelated = await exchange(200, { authority: 'elsewhere' } as never);
 
     assert.equal(byHeader.first?.immediate_response?.status.code, 503);
@@ -327,5 +327,8 @@ describe('breaker limits and switches over ext_proc', () => {
     assert.equal(first?.immediate_response?.status.code, 503);
     assert.equal(replyKind(second), 'request_headers');
     assert.equal(unguarded, 3);
+    const warned = tg.logs.find('max_dynamic_breakers (1) reached');
+    assert.equal(warned.length, 1, 'the cap is logged once, not per request');
+    assert.equal(warned[0]?.upstream, 'second');
   });
 });

@@ -16,6 +16,7 @@ import {
 import { waitFor } from '../helpers/wait.js';
 import { ALL_CASES, STREAMED_CASES } from '../usage/fixtures/all-cases.js';
 import { anthropicSseHead } from '../usage/fixtures/anthropic.js';
+import { ollamaChat } from '../usage/fixtures/ollama.js';
 import { chatJson, chatSse, openAiErrorJson } from '../usage/fixtures/openai-chat.js';
 import type { UsageCase } from '../usage/fixtures/usage-case.js';
 
@@ -36,6 +37,9 @@ cost_attribution:
 `;
 
 const SSE = { 'content-type': 'text/event-stream' };
+
+/** ProcessingMode.BodySendMode.STREAMED: the test client decodes enums as numbers. */
+const STREAMED = 1 as unknown as 'STREAMED';
 
 function scriptFor(usageCase: UsageCase, chunks: ReadonlyArray<string | Buffer>): ScriptedExchange {
   const format = usageCase.options.format;
@@ -195,6 +199,28 @@ describe('usage and cost over ext_proc', () => {
     assert.equal(metadata?.tokens_output, 7);
   });
 
+  it('stops inflating a decompression bomb at max_decoded_bytes and charges the estimate', async () => {
+    const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024, 0x20));
+    const small = await startTestTollgate('usage:\n  max_decoded_bytes: 1048576\n');
+    try {
+      const started = performance.now();
+      const replies = await playExchange(small.stream(), {
+        path: '/v1/chat/completions',
+        requestBody: '{"model":"gpt-4o","max_tokens":20,"messages":[]}',
+        responseHeaders: { 'content-encoding': 'gzip' },
+        chunks: [bomb],
+      });
+      const elapsed = performance.now() - started;
+
+      const metadata = tollgateMetadata(replies.bodies.at(-1));
+      assert.equal(metadata?.usage_source, 'estimated');
+      assert.equal(metadata?.usage_missing, 'decoded_too_large');
+      assert.ok(elapsed < 1000, `inflating stopped early (${elapsed.toFixed(0)} ms)`);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it('charges the estimate for an empty gzip body, without an error', async () => {
     const replies = await playExchange(tg.stream(), {
       path: '/v1/chat/completions',
@@ -266,8 +292,56 @@ describe('usage and cost over ext_proc', () => {
       chunks: ['{"data":[]}'],
     });
 
-    assert.equal(tollgateMetadata(replies.bodies.at(-1))?.tokens_total, 0);
+    const last = replies.bodies.at(-1);
+    assert.equal(tollgateMetadata(last)?.tokens_total, 0);
     assert.equal(await metricValue(tg, 'tollgate_usage_settlements_total', NONE), before + 1);
+    assert.equal(tollgateMetadata(last)?.cost, undefined, 'nothing charged, nothing priced');
+    assert.equal(setHeaderValue(last, 'response_body', 'x-tollgate-cost'), undefined);
+    const unpriced = { model: 'unknown', matched: 'unpriced' };
+    assert.equal(await metricValue(tg, 'tollgate_cost_fallback_prices_total', unpriced), undefined);
+  });
+
+  it('sends no usage headers on a response streamed to tollgate, where Envoy drops them', async () => {
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/chat/completions',
+      requestBody: '{"model":"gpt-4o","stream":true,"messages":[]}',
+      responseHeaders: SSE,
+      chunks: [chatSse.slice(0, 40), chatSse.slice(40)],
+    });
+
+    const override = replies.responseHeaders?.mode_override?.response_body_mode;
+    assert.equal(override, STREAMED);
+    const last = replies.bodies.at(-1);
+    assert.equal(tollgateMetadata(last)?.tokens_input, 19, 'metadata still carries the usage');
+    assert.equal(last?.response_body?.response?.header_mutation, undefined);
+  });
+
+  it('asks Envoy to stream an NDJSON response (Ollama) to tollgate', async () => {
+    const replies = await playExchange(tg.stream(), {
+      path: '/api/chat',
+      requestBody: '{"model":"llama3","stream":true,"messages":[]}',
+      responseHeaders: { 'content-type': 'application/x-ndjson' },
+      chunks: [ollamaChat],
+    });
+
+    assert.equal(replies.responseHeaders?.mode_override?.response_body_mode, STREAMED);
+    assert.ok(Number(tollgateMetadata(replies.bodies.at(-1))?.tokens_total) > 0);
+  });
+
+  it('warns once per field when a provider reports a count that is not a token count', async () => {
+    const bad = JSON.stringify({
+      model: 'gpt-4o',
+      usage: { prompt_tokens: -5, completion_tokens: 3, total_tokens: 3 },
+    });
+    const script = { path: '/v1/chat/completions', chunks: [bad] };
+
+    const first = await playExchange(tg.stream(), script);
+    await playExchange(tg.stream(), script);
+
+    assert.notEqual(tollgateMetadata(first.bodies.at(-1))?.tokens_input, -5);
+    const warned = tg.logs.find('not whole non-negative token counts');
+    assert.equal(warned.length, 1);
+    assert.deepEqual(warned[0]?.fields, ['usage.prompt_tokens']);
   });
 
   it('settles at the response headers when the response has no body', async () => {

@@ -34,6 +34,10 @@ const CONTINUE: { response: CommonResponse } = { response: {} };
 // A misconfigured filter would otherwise log the same warning per request.
 let lateBudgetWarned = false;
 
+// Usage fields a provider sent untrusted values in, warned about once each
+// (a broken provider would otherwise warn on every response).
+const warnedRejections = new Set<string>();
+
 /**
  * The per-stream state of one HTTP exchange and one method per ext_proc phase.
  * Each phase answers with a pass-through CONTINUE unless policy says otherwise.
@@ -42,6 +46,10 @@ let lateBudgetWarned = false;
 export class StreamProcessor {
   private exchange: Exchange | undefined;
   private log: Logger;
+  /** Response body messages seen; BUFFERED mode sends the whole body in one. */
+  private responseBodyMessages = 0;
+  /** Whether tollgate switched the response body to STREAMED. */
+  private responseStreamed = false;
   private readonly policy: UsagePolicy;
   private readonly budgetAt: 'body' | 'headers';
   private readonly defaultEstimate: number;
@@ -213,6 +221,7 @@ export class StreamProcessor {
       return this.settled('response_headers');
     }
 
+    this.responseStreamed = stream;
     const override = stream ? { response_body_mode: 'STREAMED' as const } : undefined;
     return reply({ response_headers: CONTINUE, mode_override: override });
   }
@@ -221,6 +230,7 @@ export class StreamProcessor {
     const usage = this.exchange?.usage;
     const last = !!body.end_of_stream;
     if (!usage) return reply({ response_body: CONTINUE });
+    this.responseBodyMessages++;
 
     const fed = usage.feedResponse(body.body, last);
     if (!last) return fed ? fed.then(() => reply({ response_body: CONTINUE })) : continueBody();
@@ -233,10 +243,13 @@ export class StreamProcessor {
    */
   private async settled(phase: 'response_headers' | 'response_body'): Promise<PhaseReply> {
     const outcome = await this.exchange!.settleUsage()!;
-    const withHeaders = this.policy.responseHeaders;
+    this.warnRejected(outcome);
 
     // Header mutations in a body reply take effect only in BUFFERED mode,
-    // where Envoy still holds the headers; in STREAMED mode Envoy ignores them.
+    // where Envoy still holds the headers and sends the body in one message;
+    // in STREAMED mode Envoy drops them, so none are sent.
+    const buffered = !this.responseStreamed && this.responseBodyMessages <= 1;
+    const withHeaders = this.policy.responseHeaders && buffered;
     const response: CommonResponse = {
       header_mutation: withHeaders ? headerMutation(usageHeaders(outcome)) : undefined,
     };
@@ -247,6 +260,18 @@ export class StreamProcessor {
       },
       endsStream: false,
     };
+  }
+
+  private warnRejected(outcome: ExchangeOutcome): void {
+    const fresh = outcome.settlement.rejected.filter((path) => !warnedRejections.has(path));
+    if (fresh.length === 0) return;
+
+    for (const path of fresh) warnedRejections.add(path);
+    this.log.warn(
+      { fields: fresh, model: outcome.settlement.model, provider: outcome.settlement.format },
+      'the upstream reported usage values that are not whole non-negative token counts; they ' +
+        'were ignored (counted in tollgate_usage_rejected_values_total, logged once per field)',
+    );
   }
 
   private logOutcome(outcome: ExchangeOutcome | undefined, end: StreamEnd): void {
@@ -261,6 +286,7 @@ export class StreamProcessor {
         provider: settlement.format,
         source: settlement.source,
         missing: settlement.missing,
+        rejected: settlement.rejected.length > 0 ? settlement.rejected : undefined,
         usage: settlement.usage,
         costNanos: cost?.totalNanos,
         currency: cost?.currency,
