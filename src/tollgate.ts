@@ -12,6 +12,10 @@ import { LiveConfig } from './config/reload-live-config.js';
 import { ConfigReloadService, type ConfigReloadSettings } from './config/reload-service.js';
 import type { TollgateConfig } from './config/tollgate-config.js';
 import { DecisionEngine } from './engine/decision-engine.js';
+import { HealthMonitor } from './health/health-monitor.js';
+import { observeHealthLogs, observeHealthMetrics } from './health/health-observers.js';
+import { healthRoutes } from './health/health-routes.js';
+import { EndpointDiscovery } from './services/eds/endpoint-discovery.js';
 import { envoyService } from './services/envoy-protos.js';
 import { ExtProcService } from './services/ext-proc/ext-proc-service.js';
 import { EXT_PROC_SERVICE, GrpcServer } from './services/grpc-server.js';
@@ -57,6 +61,14 @@ export async function startTollgate(
   observeBreakerMetrics(breakers.events, () => breakers, metrics);
   observeBreakerLogs(breakers.events, logger);
 
+  // Endpoints are probed off the request path and published over EDS. A CA
+  // bundle that cannot be read stops start-up here, before anything listens.
+  const health = new HealthMonitor({ logger, breakers, clock: runtime.clock });
+  observeHealthMetrics(health, metrics);
+  observeHealthLogs(health, logger);
+  await health.prepareOrThrow(config.clusters)();
+  const discovery = new EndpointDiscovery({ monitor: health, logger, metrics });
+
   // The store is opened once; each applied config gets a ledger on it, so a
   // reload changes limits without touching the usage already counted.
   const budgetStore = config.budgets.enabled
@@ -84,11 +96,18 @@ export async function startTollgate(
       return new DecisionEngine(current, breakers, metrics, ledger && { ledger, logger });
     },
   });
+  // Clusters are checked before anything changes. Endpoints that stay keep
+  // their probe state, and EDS subscribers stay connected through a reload.
+  const applyLive = (next: TollgateConfig) => {
+    const applyClusters = health.prepareOrThrow(next.clusters);
+    live.apply(next);
+    return applyClusters();
+  };
   const reloads =
     runtime.reload &&
     new ConfigReloadService(runtime.reload, {
       initial: config,
-      apply: (next) => live.apply(next),
+      apply: (next) => applyLive(next),
       logger,
       metrics,
       clock: runtime.clock,
@@ -104,6 +123,7 @@ export async function startTollgate(
         definition: ExtProcService.definition(envoyService(EXT_PROC_SERVICE)),
         implementation: extProc.implementation(),
       },
+      ...discovery.services(),
     ],
   });
 
@@ -119,7 +139,10 @@ export async function startTollgate(
       breakers: breakers.list().map((breaker) => breaker.snapshot()),
     }),
     logger,
-    routes: budgetRoutes(() => live.engine.budgetLedger, logger),
+    routes: [
+      ...budgetRoutes(() => live.engine.budgetLedger, logger),
+      ...healthRoutes(() => health),
+    ],
   });
 
   const closeStores = async () => budgetStore?.close();
@@ -140,18 +163,22 @@ export async function startTollgate(
     'tollgate is serving',
   );
   reloads?.start();
+  health.start();
 
   return {
     grpcPort,
     adminPort,
     breakers,
     reloadConfig: async () => reloads?.reload('signal'),
-    applyConfig: (next) => live.apply(next),
+    applyConfig: (next) => void applyLive(next),
     async stop() {
       draining = true;
       reloads?.stop();
+      // EDS streams last as long as Envoy: end them first, or the drain waits them out.
+      discovery.stop();
       const drained = await grpc.drain(live.config.server.drainTimeoutSeconds * 1000);
       await admin.stop();
+      await health.stop();
       await closeStores();
       breakers.dispose();
       return { drained };

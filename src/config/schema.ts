@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { budgetsNeedUsage, budgetsSchema } from '../budget/budget-schema.js';
 import { costAttributionSchema } from '../cost/pricing-schema.js';
+import { clustersSchema } from '../health/health-schema.js';
 import { tenantsSchema } from '../tenant/tenant-schema.js';
 import { usageSchema } from '../usage/usage-schema.js';
 import { wholeNumber } from './schema-helpers.js';
@@ -177,6 +178,8 @@ export const configSchema = z.preprocess(
       cost_attribution: costAttributionSchema.prefault({}),
       tenants: tenantsSchema.prefault({}),
       budgets: budgetsSchema.prefault({}),
+      /** Inference backends probed and published to Envoy over EDS. */
+      clusters: clustersSchema,
     })
     .superRefine(budgetsNeedUsage),
 );

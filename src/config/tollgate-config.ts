@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
 import { compileBudgets, type BudgetsConfig } from '../budget/budgets-config.js';
 import { PricingTable } from '../cost/pricing-table.js';
+import { compileClusters, type ClusterHealthConfig } from '../health/health-config.js';
 import { compileTenantPolicy, type TenantPolicy } from '../tenant/tenant-source.js';
 import { compileUsagePolicy, type UsagePolicy } from '../usage/usage-policy.js';
 import { compileStatusMatcher } from '../breaker/status-matcher.js';
@@ -45,6 +46,8 @@ export interface TollgateConfig {
   readonly tenants: TenantPolicy;
   /** Per-tenant token budgets. */
   readonly budgets: BudgetsConfig;
+  /** Inference backends probed and published over EDS. */
+  readonly clusters: readonly ClusterHealthConfig[];
 }
 
 /** Turns a schema-validated file into the running config. */
@@ -85,6 +88,7 @@ export function compileConfig(
     pricing: file.cost_attribution.enabled ? new PricingTable(file.cost_attribution) : undefined,
     tenants: compileTenantPolicy(file.tenants),
     budgets: compileBudgets(file.budgets, source.file),
+    clusters: compileClusters(file.clusters, source.file),
   });
 }
 

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 import { Agent } from 'undici';
@@ -47,6 +46,8 @@ export interface ProbeClientOptions {
   /** Extra headers for every request (secrets: never logged). */
   readonly headers: Readonly<Record<string, string>>;
   readonly tls?: ProbeTlsSettings;
+  /** The CA bundle `tls.caFile` names, read beforehand (see `readProbeCas`). */
+  readonly ca?: Buffer;
   readonly clock: Clock;
 }
 
@@ -71,9 +72,9 @@ export class ProbeClient {
   private readonly origin: string;
   private readonly baseHeaders: Record<string, string>;
 
-  /** Throws when `tls.caFile` cannot be read (a start-up misconfiguration). */
+  /** Opens no connection yet: the first request does. */
   constructor(private readonly options: ProbeClientOptions) {
-    const { endpoint, tls } = options;
+    const { endpoint, tls, ca } = options;
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     this.origin = `${endpoint.scheme}://${host}:${endpoint.port}`;
     this.baseHeaders = {
@@ -87,7 +88,7 @@ export class ProbeClient {
       pipelining: 1,
       keepAliveTimeout: 60_000,
       connect: {
-        ...(tls?.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+        ...(ca ? { ca } : {}),
         ...(serverName && isIP(serverName) === 0 ? { servername: serverName } : {}),
         rejectUnauthorized: !(tls?.insecureSkipVerify ?? false),
       },

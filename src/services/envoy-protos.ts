@@ -9,7 +9,14 @@ import * as protoLoader from '@grpc/proto-loader';
  * npm package `@grpc/grpc-js-xds` ships Envoy's API tree (and its imports)
  * under `deps/`, and they are loaded from there at start-up.
  */
-export const ENVOY_SERVICE_PROTOS = ['envoy/service/ext_proc/v3/external_processor.proto'] as const;
+export const ENVOY_SERVICE_PROTOS = [
+  'envoy/service/ext_proc/v3/external_processor.proto',
+  'envoy/service/endpoint/v3/eds.proto',
+  'envoy/service/discovery/v3/ads.proto',
+  // Not a service: the EDS resource type. The discovery protos carry it as an
+  // Any, so it is loaded beside them for the Any to be encoded from.
+  'envoy/config/endpoint/v3/endpoint.proto',
+] as const;
 
 /**
  * How proto messages map to JavaScript objects. Field names keep their proto
