@@ -10,6 +10,7 @@ import { BudgetAlerts } from './budget-alerts.js';
 import type {
   BudgetAdmission,
   BudgetCheck,
+  BudgetReservation,
   BudgetStatus,
   UnbudgetedStatus,
 } from './budget-admission.js';
@@ -219,10 +220,37 @@ export class BudgetLedger {
     return this.counted({ result: 'allowed', ...base }, reservation);
   }
 
+  /**
+   * A charge for work the upstream has already done, decided too late to
+   * refuse (Envoy sent no request body): nothing is reserved, and its settle
+   * adds the tokens used whatever the budget says, since the store counts a
+   * settle whether or not its reservation is held. Undefined when the tenant
+   * has no budget.
+   */
+  charge(tenant: string): BudgetReservation | undefined {
+    const rule = budgetFor(this.config, tenant);
+    if (!rule) return undefined;
+
+    const key = this.keyOf(tenant, rule, this.clock.wallMs());
+    return new OnceReservation(
+      (usage) => this.settle(key, rule, randomUUID(), usage),
+      async () => undefined,
+    );
+  }
+
+  // Open reservations are renewed at a third of their time to live, so a
+  // long response keeps its tokens held while a crashed process's expire.
   private reservation(key: PeriodKey, rule: BudgetRule, id: string): OnceReservation {
+    const ttlMs = this.config.reservationTtlSeconds * 1000;
     return new OnceReservation(
       (usage) => this.settle(key, rule, id, usage),
       () => this.guard('release', () => this.store.release(key, id, this.clock.wallMs())),
+      {
+        clock: this.clock,
+        everyMs: ttlMs / 3,
+        renew: () =>
+          this.guard('extend', () => this.store.extend(key, id, this.clock.wallMs() + ttlMs)),
+      },
     );
   }
 

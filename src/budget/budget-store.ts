@@ -21,6 +21,12 @@ export interface BudgetStore {
    */
   settle(key: PeriodKey, rule: CeilingRule, request: SettleRequest): Promise<SettleOutcome>;
 
+  /**
+   * Moves an open reservation's expiry to `expiresAtMs`, for a request that is
+   * still running. A reservation already settled, released or expired stays gone.
+   */
+  extend(key: PeriodKey, reservationId: string, expiresAtMs: number): Promise<void>;
+
   /** Drops a reservation uncharged. Unknown or expired reservations are ignored. */
   release(key: PeriodKey, reservationId: string, nowMs: number): Promise<void>;
 

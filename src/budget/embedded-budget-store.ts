@@ -20,8 +20,14 @@ import { BudgetStoreError } from './budget-store-error.js';
 /** How often ended periods past their keep time are deleted. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-/** How long a write waits for another process holding the file's write lock. */
-const BUSY_TIMEOUT_MS = 5000;
+/**
+ * How long a write waits for another process holding the file's write lock.
+ * better-sqlite3 waits synchronously, stopping every stream of this process
+ * meanwhile; each operation holds the lock for well under a millisecond, so
+ * a longer wait means a stuck writer, and the operation fails as a store
+ * error (handled by `on_store_error`) rather than freezing the sidecar.
+ */
+const BUSY_TIMEOUT_MS = 100;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS budget_periods (
@@ -120,6 +126,12 @@ export class EmbeddedBudgetStore implements BudgetStore {
     });
   }
 
+  extend(key: PeriodKey, reservationId: string, expiresAtMs: number): Promise<void> {
+    return this.atomically('extend', () => {
+      this.sql.extendReservation.run(expiresAtMs, reservationId);
+    });
+  }
+
   release(key: PeriodKey, reservationId: string): Promise<void> {
     return this.atomically('release', () => {
       this.sql.dropReservation.run(reservationId);
@@ -214,6 +226,7 @@ function prepare(db: Database.Database) {
         'VALUES (?, ?, ?, ?, ?)',
     ),
     dropReservation: db.prepare('DELETE FROM budget_reservations WHERE id = ?'),
+    extendReservation: db.prepare('UPDATE budget_reservations SET expires_at = ? WHERE id = ?'),
     dropPeriodReservations: db.prepare(
       'DELETE FROM budget_reservations WHERE tenant = ? AND period_start = ?',
     ),

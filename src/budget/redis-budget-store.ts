@@ -140,6 +140,14 @@ export class RedisBudgetStore implements BudgetStore {
     };
   }
 
+  // ZADD XX changes only an id still in the expiry set: a reservation that was
+  // settled, released or swept is not brought back. One command, so atomic.
+  async extend(key: PeriodKey, reservationId: string, expiresAtMs: number): Promise<void> {
+    await this.run('extend', () =>
+      this.client.zadd(this.expiryKey(key.tenant, key.startMs), 'XX', expiresAtMs, reservationId),
+    );
+  }
+
   async release(key: PeriodKey, reservationId: string): Promise<void> {
     await this.run('release', () =>
       this.client.budgetRelease(

@@ -64,6 +64,24 @@ export class BudgetGate {
     return this.verdictOf(admission);
   }
 
+  /**
+   * Decides after the upstream has already answered (Envoy sent no request
+   * body): the work is done and is paid for, so an exhausted budget still
+   * charges it and only later requests are refused. Nothing can be charged
+   * while the store is unreachable.
+   */
+  async decideLate(estimate: number): Promise<void> {
+    this.decided = true;
+    const admission = await this.deps.ledger.admit(this.tenant, estimate);
+
+    if (admission.result === 'allowed' || admission.result === 'soft') {
+      this.hold(admission.reservation);
+    } else if (admission.result === 'exhausted') {
+      const charge = this.deps.ledger.charge(this.tenant);
+      if (charge) this.hold(charge);
+    }
+  }
+
   /** Settles the reservation with the request's final usage. Safe to call more than once. */
   async settle(usage: TokenUsage): Promise<void> {
     this.closed = true;
@@ -92,16 +110,17 @@ export class BudgetGate {
 
   private verdictOf(admission: BudgetAdmission): BudgetVerdict {
     const verdict = budgetVerdict(this.deps, this.tenant, admission);
-    if (admission.result !== 'allowed' && admission.result !== 'soft') return verdict;
-    return this.hold(admission.reservation, verdict);
+    if (admission.result === 'allowed' || admission.result === 'soft') {
+      this.hold(admission.reservation);
+    }
+    return verdict;
   }
 
   // A stream that ended while the ledger was deciding must not keep the
   // reservation until it expires: it is given back at once.
-  private hold(reservation: BudgetReservation, verdict: BudgetVerdict): BudgetVerdict {
+  private hold(reservation: BudgetReservation): void {
     if (this.closed) void reservation.release().catch(() => undefined);
     else this.reservation = reservation;
-    return verdict;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { TenantsFile } from './tenant-schema.js';
+import { DEFAULT_TENANT, type TenantsFile } from './tenant-schema.js';
 
 /** One place a request's tenant id is read from. */
 export type TenantSource =
@@ -9,7 +9,9 @@ export type TenantSource =
 /** How tenants are identified, compiled from the `tenants:` section. */
 export interface TenantPolicy {
   readonly sources: readonly TenantSource[];
+  /** The tenant of a request no source names; unset exactly when `required`. */
   readonly defaultTenant?: string;
+  /** A request no source names is answered 401. */
   readonly required: boolean;
 }
 
@@ -17,7 +19,7 @@ export interface TenantPolicy {
 export function compileTenantPolicy(file: TenantsFile): TenantPolicy {
   return {
     sources: file.sources.map(toSource),
-    defaultTenant: file.default_tenant ?? undefined,
+    defaultTenant: file.required ? undefined : (file.default_tenant ?? DEFAULT_TENANT),
     required: file.required,
   };
 }

@@ -18,6 +18,8 @@ import { routeFormat, type UsagePolicy } from './usage-policy.js';
 /** Where a settled usage figure came from. */
 export type UsageSource = 'reported' | 'partial' | 'estimated' | 'none';
 
+const NO_TOKENS: TokenEstimate = { input: 0, output: 0 };
+
 /** The usage one request is charged with, and how it was found. */
 export interface UsageSettlement {
   readonly usage: TokenUsage;
@@ -69,6 +71,13 @@ export class UsageAccount {
   addRequestChunk(chunk: Buffer | Uint8Array | undefined, last: boolean): Buffer | undefined {
     this.body.add(chunk);
     if (!last || this.body.tooLarge) return undefined;
+
+    // No body, no prompt: a GET /v1/models or the like generates nothing, so
+    // it reserves nothing and is charged only what its response reports.
+    if (this.body.empty) {
+      this.estimate = NO_TOKENS;
+      return undefined;
+    }
 
     const parsed = parseRequestBody(this.body.contents(), this.format);
     if (!parsed.ok) return undefined;

@@ -233,13 +233,50 @@ for (const kind of kinds) {
 
     it('drops a reservation never settled after reservation_ttl_seconds', async (t) => {
       const yaml = '  reservation_ttl_seconds: 60\n' + budget('ttl', 'period: daily, limit: 100');
+      const crashed = await open(yaml);
+      if (!crashed) return t.skip(skip);
+
+      // The first process reserves, then its clock never moves again: it
+      // crashed, so nothing renews its reservation. A second one sees it go.
+      assert.equal(resultOf(await crashed.ledger.admit('ttl', 100)), 'allowed');
+      const survivor = ledgerOn(await kind.again(), yaml);
+      survivor.clock.setWall(crashed.clock.wallMs());
+      assert.equal(resultOf(await survivor.ledger.admit('ttl', 1)), 'exhausted');
+      survivor.clock.advance(61_000);
+      assert.equal(resultOf(await survivor.ledger.admit('ttl', 100)), 'allowed');
+      await survivor.ledger.close();
+      await crashed.ledger.close();
+    });
+
+    it('keeps renewing the reservation of a request that runs past the time to live', async (t) => {
+      const yaml = '  reservation_ttl_seconds: 60\n' + budget('long', 'period: daily, limit: 100');
       const gate = await open(yaml);
       if (!gate) return t.skip(skip);
 
-      assert.equal(resultOf(await gate.ledger.admit('ttl', 100)), 'allowed');
-      assert.equal(resultOf(await gate.ledger.admit('ttl', 1)), 'exhausted');
-      gate.clock.advance(61_000);
-      assert.equal(resultOf(await gate.ledger.admit('ttl', 100)), 'allowed');
+      const running = await gate.ledger.admit('long', 100);
+      assert.ok('reservation' in running);
+      for (let minute = 0; minute < 5; minute++) {
+        gate.clock.advance(60_000);
+        assert.equal(resultOf(await gate.ledger.admit('long', 1)), 'exhausted', `${minute} min`);
+      }
+
+      await running.reservation.settle(usage(30, 0));
+      assert.equal(gate.clock.pendingTimers(), 0, 'a settled reservation stops renewing');
+      assert.equal(resultOf(await gate.ledger.admit('long', 70)), 'allowed');
+      await gate.ledger.close();
+    });
+
+    it('charges work already done even when the budget is exhausted', async (t) => {
+      const gate = await open(budget('late', 'period: daily, limit: 100'));
+      if (!gate) return t.skip(skip);
+
+      await spend(gate, 'late', 100);
+      assert.equal(resultOf(await gate.ledger.admit('late', 1)), 'exhausted');
+      await gate.ledger.charge('late')!.settle(usage(40, 2));
+
+      const status = await gate.ledger.status('late');
+      assert.equal(status.budgeted && status.used, 142);
+      assert.equal(gate.ledger.charge('nobody-budgeted'), undefined);
       await gate.ledger.close();
     });
 

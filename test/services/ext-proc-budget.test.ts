@@ -219,7 +219,7 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
   });
 
   it('answers 401 when tenants are required and none is named', async () => {
-    const yaml = `tenants: {default_tenant: null, required: true}\n`;
+    const yaml = `tenants: {required: true}\n`;
     const gate = await startTestTollgate(yaml);
     try {
       const stream = gate.stream();
@@ -276,6 +276,56 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
 
       assert.equal((await budgetStatus(gate, 'nobody')).used, 42);
       assert.equal(gate.logs.find('request body never reached tollgate').length, 1);
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it('charges, and does not refuse, a response that arrives when the budget is spent', async () => {
+    const yaml = budgetYaml(store, '    spent: {period: daily, limit: 50}');
+    const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
+    try {
+      for (const [prompt, completion] of [
+        [40, 2],
+        [30, 5],
+      ] as const) {
+        const stream = gate.stream();
+        await stream.send(requestHeaders({ headers: { 'x-tenant-id': 'spent' } }));
+        const reply = await stream.send(responseHeaders(200));
+        assert.equal(replyKind(reply), 'response_headers', 'the upstream has answered already');
+        await stream.send(responseBody(completionJson(prompt, completion), true));
+        await stream.halfClose();
+      }
+
+      assert.equal((await budgetStatus(gate, 'spent')).used, 77);
+      const next = await sendRequest(gate.stream(), 'spent');
+      assert.equal(next.body?.immediate_response?.status.code, 429, 'later requests are refused');
+    } finally {
+      await gate.stop();
+    }
+  });
+
+  it('reserves nothing for a request without a body, and charges what its response reports', async () => {
+    const yaml = budgetYaml(store, '    lister: {period: daily, limit: 1500}');
+    const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
+    try {
+      const stream = gate.stream();
+      const reply = await stream.send(
+        requestHeaders({
+          method: 'GET',
+          path: '/v1/models',
+          headers: { 'x-tenant-id': 'lister' },
+          endOfStream: true,
+        }),
+      );
+      assert.equal(replyKind(reply), 'request_headers', 'the default estimate would not fit');
+      assert.equal((await budgetStatus(gate, 'lister')).reserved, 0);
+
+      await stream.send(responseHeaders(200));
+      await stream.send(responseBody('{"object":"list","data":[]}', true));
+      await stream.halfClose();
+      const after = await budgetStatus(gate, 'lister');
+      assert.deepEqual([after.used, after.reserved], [0, 0]);
     } finally {
       await gate.stop();
     }

@@ -75,7 +75,7 @@ describe('resolveTenant', () => {
   it('reads whole-number metadata values but not objects or fractions', () => {
     const policy = policyOf({
       sources: [{ metadata: { namespace: JWT, path: 'payload.org' } }],
-      default_tenant: null,
+      required: true,
     });
 
     const numeric = factsOf({}, { [JWT]: { payload: { org: 42 } } });
@@ -115,6 +115,24 @@ describe('tenants schema', () => {
       const result = tenantsSchema.safeParse({ sources: [source] });
       assert.equal(result.success, false, JSON.stringify(source));
     }
+  });
+
+  it('answers no tenant (a 401) when tenants are required, whatever the default would be', () => {
+    const policy = policyOf({ required: true });
+
+    assert.deepEqual(resolveTenant(policy, factsOf({})), { tenant: undefined, from: 'none' });
+    assert.equal(policy.defaultTenant, undefined);
+  });
+
+  it('rejects a null default tenant without required, and a default tenant with it', () => {
+    const unbudgeted = tenantsSchema.safeParse({ default_tenant: null });
+    const contradictory = tenantsSchema.safeParse({ default_tenant: 'acme', required: true });
+
+    assert.equal(unbudgeted.success, false);
+    assert.match(unbudgeted.error!.issues[0]!.message, /skip every budget/);
+    assert.deepEqual(unbudgeted.error!.issues[0]!.path, ['default_tenant']);
+    assert.equal(contradictory.success, false);
+    assert.match(contradictory.error!.issues[0]!.message, /cannot be combined with required/);
   });
 
   it('rejects upper-case header names and a malformed default tenant', () => {

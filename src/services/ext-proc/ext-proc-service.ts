@@ -7,6 +7,7 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
+import { OnceWarnings } from '../../admin/once-warnings.js';
 import type { DecisionEngine } from '../../engine/decision-engine.js';
 import type { Phase, ProcessingRequest, ProcessingResponse } from './messages.js';
 import { MessageSequence } from './message-sequence.js';
@@ -38,6 +39,7 @@ export class ExtProcService {
   private readonly streams: Counter<'end'>;
   private readonly messages: Counter<'phase'>;
   private readonly active: Gauge;
+  private readonly warnings = new OnceWarnings();
 
   constructor(private readonly deps: ExtProcDeps) {
     this.streams = new Counter({
@@ -85,7 +87,7 @@ export class ExtProcService {
   }
 
   private process(call: ProcessCall): void {
-    const processor = new StreamProcessor(this.deps.engine(), this.deps.logger);
+    const processor = new StreamProcessor(this.deps.engine(), this.deps.logger, this.warnings);
     const sequence = new MessageSequence();
     const queue = new SerialQueue((error) => this.fail(call, undefined, error, finish));
     let ended = false;

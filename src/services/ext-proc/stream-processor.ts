@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 
+import type { OnceWarnings } from '../../admin/once-warnings.js';
 import type { DecisionEngine } from '../../engine/decision-engine.js';
 import type { BudgetVerdict } from '../../engine/budget-gate.js';
 import type { Exchange } from '../../engine/exchange.js';
@@ -31,13 +32,6 @@ export interface PhaseReply {
 
 const CONTINUE: { response: CommonResponse } = { response: {} };
 
-// A misconfigured filter would otherwise log the same warning per request.
-let lateBudgetWarned = false;
-
-// Usage fields a provider sent untrusted values in, warned about once each
-// (a broken provider would otherwise warn on every response).
-const warnedRejections = new Set<string>();
-
 /**
  * The per-stream state of one HTTP exchange and one method per ext_proc phase.
  * Each phase answers with a pass-through CONTINUE unless policy says otherwise.
@@ -57,6 +51,8 @@ export class StreamProcessor {
   constructor(
     private readonly engine: DecisionEngine,
     logger: Logger,
+    /** Warnings already logged by the service, shared by its streams. */
+    private readonly warnings: OnceWarnings,
   ) {
     this.log = logger;
     this.policy = engine.currentConfig.usage;
@@ -160,8 +156,7 @@ export class StreamProcessor {
     pass: (verdict: Extract<BudgetVerdict, { kind: 'pass' }>) => PhaseReply,
   ): Promise<PhaseReply> {
     const exchange = this.exchange!;
-    const estimate = exchange.usage?.requestEstimate;
-    const tokens = estimate ? estimate.input + estimate.output : this.defaultEstimate;
+    const tokens = this.estimatedTokens();
     const verdict = await exchange.budget!.decide(tokens);
     if (verdict.kind === 'pass') return pass(verdict);
 
@@ -180,22 +175,28 @@ export class StreamProcessor {
     return this.readResponseHeaders(headers);
   }
 
+  /** Tokens the budget is asked for: the request's estimate, or the default one. */
+  private estimatedTokens(): number {
+    const estimate = this.exchange?.usage?.requestEstimate;
+    return estimate ? estimate.input + estimate.output : this.defaultEstimate;
+  }
+
   /**
    * Envoy sent no request body (its filter's request_body_mode is NONE) while
-   * the budget waits for one: decide now, on the default estimate, so the
-   * request is still charged and an exhausted budget still answers.
+   * the budget waits for one. The upstream has answered already, so its work
+   * is charged even to an exhausted budget: refusing now would throw away
+   * tokens that were spent. Only the requests after it are refused.
    */
   private async lateBudget(headers: HttpHeaders): Promise<PhaseReply> {
-    if (!lateBudgetWarned) {
-      lateBudgetWarned = true;
+    if (this.warnings.first('late-budget')) {
       this.log.warn(
-        'the request body never reached tollgate, so its budget was decided at the response: ' +
-          'set the ext_proc filter request_body_mode to BUFFERED, or budgets.decide_at: ' +
-          'headers (logged once)',
+        'the request body never reached tollgate, so its budget could only be charged after ' +
+          'the upstream answered, not enforced: set the ext_proc filter request_body_mode to ' +
+          'BUFFERED, or budgets.decide_at: headers (logged once)',
       );
     }
-    const late = await this.decideBudget('response_headers', () => reply({}));
-    if (late.endsStream) return late;
+
+    await this.exchange!.budget!.decideLate(this.estimatedTokens());
     return this.readResponseHeaders(headers);
   }
 
@@ -263,10 +264,11 @@ export class StreamProcessor {
   }
 
   private warnRejected(outcome: ExchangeOutcome): void {
-    const fresh = outcome.settlement.rejected.filter((path) => !warnedRejections.has(path));
+    const fresh = outcome.settlement.rejected.filter((path) =>
+      this.warnings.first(`rejected:${path}`),
+    );
     if (fresh.length === 0) return;
 
-    for (const path of fresh) warnedRejections.add(path);
     this.log.warn(
       { fields: fresh, model: outcome.settlement.model, provider: outcome.settlement.format },
       'the upstream reported usage values that are not whole non-negative token counts; they ' +

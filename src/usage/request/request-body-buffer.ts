@@ -30,6 +30,11 @@ export class RequestBodyBuffer {
     return this.overflowed;
   }
 
+  /** True when the request had no body at all (a GET, or an empty POST). */
+  get empty(): boolean {
+    return !this.overflowed && this.size === 0;
+  }
+
   /** True when the whole body arrived in one message (Envoy's BUFFERED mode). */
   get arrivedWhole(): boolean {
     return this.pieces === 1;
