@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './admin/logger.js';
 import { isConfigError } from './config/config-error.js';
 import { loadConfigOrThrow } from './config/load-config.js';
 import { listenAddress } from './config/schema.js';
-import { withAddresses } from './config/tollgate-config.js';
+import { withAddresses, type TollgateConfig } from './config/tollgate-config.js';
 import { startTollgate } from './tollgate.js';
 
 /** The bundled config, found from the installed code rather than the working directory. */
@@ -51,6 +51,13 @@ function routeGrpcLogs(logger: Logger): void {
   setLogVerbosity(logVerbosity.ERROR);
 }
 
+/** Headers the config reads API keys from: secrets, redacted like `authorization`. */
+function apiKeyHeaders(config: TollgateConfig): string[] {
+  return config.tenants.sources.flatMap((source) =>
+    source.kind === 'api_key' ? [source.header] : [],
+  );
+}
+
 function warnIfAdminIsExposed(address: string, logger: Logger): void {
   const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
   if (['127.0.0.1', 'localhost', '::1'].includes(host)) return;
@@ -68,7 +75,7 @@ async function main(): Promise<void> {
 
   const loaded = await loadConfigOrThrow(file);
   const config = withAddresses(loaded.config, flags);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, apiKeyHeaders(config));
   routeGrpcLogs(logger);
   logger.info({ config: file, version: config.source.version }, 'config loaded');
   for (const warning of loaded.warnings) logger.warn({ config: file }, warning);

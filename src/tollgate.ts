@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Logger } from 'pino';
 
 import { AdminServer } from './admin/admin-server.js';
@@ -20,6 +22,9 @@ import { envoyService } from './services/envoy-protos.js';
 import { ExtProcService } from './services/ext-proc/ext-proc-service.js';
 import { EXT_PROC_SERVICE, GrpcServer } from './services/grpc-server.js';
 import { systemClock, type Clock } from './time/clock.js';
+
+/** How long shutdown waits for queued budget alerts to reach the webhook. */
+const ALERT_DRAIN_MS = 2000;
 
 /** A running tollgate: its bound ports and a way to stop it. */
 export interface RunningTollgate {
@@ -145,7 +150,14 @@ export async function startTollgate(
     ],
   });
 
-  const closeStores = async () => budgetStore?.close();
+  // Alerts raised by the last responses get a short while to reach the
+  // webhook; whatever is still queued after it is dropped (and was logged).
+  const closeStores = async () => {
+    const ledger = live.engine.budgetLedger;
+    await Promise.race([ledger?.alertsSent(), sleep(ALERT_DRAIN_MS, undefined, { ref: false })]);
+    await ledger?.close();
+    await budgetStore?.close();
+  };
   const grpcPort = await grpc.start().catch(async (error: unknown) => {
     await closeStores();
     throw error;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 
 import type { BudgetLedger } from '../budget/budget-ledger.js';
+import { isBudgetStoreError } from '../budget/budget-store-error.js';
 import type { AdminReply, AdminRoute } from './admin-server.js';
 
 /**
@@ -48,5 +49,10 @@ async function withLedger(
       body: { error: 'budgets are off; set budgets.enabled: true to use them' },
     };
   }
-  return answer(ledger);
+  try {
+    return await answer(ledger);
+  } catch (error) {
+    if (!isBudgetStoreError(error)) throw error;
+    return { status: 503, body: { error: `${error.message}; try again when the store is back` } };
+  }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { SECRET_HEADERS } from '../../src/admin/logger.js';
+import { createLogger, SECRET_HEADERS } from '../../src/admin/logger.js';
 import { LogSink } from '../helpers/log-sink.js';
 
 describe('createLogger', () => {
@@ -26,6 +26,18 @@ describe('createLogger', () => {
       assert.match(sink.raw.join(''), /acme/);
     });
   }
+
+  it('redacts the extra secret headers it is given, such as an API key header', () => {
+    const raw: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => raw.push(line) }, [
+      'x-team-key',
+    ]);
+
+    logger.info({ headers: { 'x-team-key': 'planted-team-key', 'x-tenant-id': 'acme' } }, 'req');
+
+    assert.doesNotMatch(raw.join(''), /planted-team-key/);
+    assert.match(raw.join(''), /acme/);
+  });
 
   it('writes JSON lines with a level label and a time', () => {
     const sink = new LogSink('info');

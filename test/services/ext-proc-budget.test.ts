@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -281,6 +283,37 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
     }
   });
 
+  it('delivers an alert raised by the last response before it stops', async () => {
+    const received: string[] = [];
+    const hook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () =>
+        setTimeout(() => {
+          received.push(body);
+          response.end();
+        }, 200),
+      );
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const { port } = hook.address() as AddressInfo;
+    const yaml = budgetYaml(
+      store,
+      '    last: {period: daily, limit: 1000, alert_thresholds: [0.05]}',
+      `  alerts:\n    webhook: {url: "http://127.0.0.1:${port}/alerts"}`,
+    );
+    const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
+    try {
+      await playChat(gate, 'last', 60, 1);
+    } finally {
+      await gate.stop();
+      hook.close();
+    }
+
+    assert.equal(received.length, 1, 'the queued alert was sent during shutdown');
+    assert.equal(JSON.parse(received[0]!).tenant, 'last');
+  });
+
   it('charges, and does not refuse, a response that arrives when the budget is spent', async () => {
     const yaml = budgetYaml(store, '    spent: {period: daily, limit: 50}');
     const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
@@ -402,6 +435,9 @@ describe('token budgets shared through Redis', () => {
       await redis.stop();
       const refused = await playChat(gate, 'outage', 1, 1);
       assert.equal(refused.body?.immediate_response?.status.code, 503);
+      const admin = await gate.admin('/budgets/outage');
+      assert.equal(admin.status, 503, 'the admin port says the store is down, not a 500');
+      assert.match(admin.text, /budget store \(redis\) failed/);
 
       await redis.restart();
       await waitForAdmission(gate, 'outage');
