@@ -19,6 +19,7 @@ import { observeHealthLogs, observeHealthMetrics } from './health/health-observe
 import { healthRoutes } from './health/health-routes.js';
 import { EndpointDiscovery } from './services/eds/endpoint-discovery.js';
 import { envoyService } from './services/envoy-protos.js';
+import { EXT_AUTHZ_SERVICE, ExtAuthzService } from './services/ext-authz/ext-authz-service.js';
 import { ExtProcService } from './services/ext-proc/ext-proc-service.js';
 import { EXT_PROC_SERVICE, GrpcServer } from './services/grpc-server.js';
 import { systemClock, type Clock } from './time/clock.js';
@@ -118,6 +119,7 @@ export async function startTollgate(
       clock: runtime.clock,
     });
   const extProc = new ExtProcService({ engine: () => live.engine, logger, metrics });
+  const extAuthz = new ExtAuthzService({ engine: () => live.engine, logger, metrics });
   const grpc = new GrpcServer({
     address: config.server.grpcAddress,
     maxMessageBytes: config.server.maxMessageBytes,
@@ -127,6 +129,11 @@ export async function startTollgate(
         name: EXT_PROC_SERVICE,
         definition: ExtProcService.definition(envoyService(EXT_PROC_SERVICE)),
         implementation: extProc.implementation(),
+      },
+      {
+        name: EXT_AUTHZ_SERVICE,
+        definition: envoyService(EXT_AUTHZ_SERVICE),
+        implementation: extAuthz.implementation(),
       },
       ...discovery.services(),
     ],

@@ -11,6 +11,7 @@ import * as protoLoader from '@grpc/proto-loader';
  */
 export const ENVOY_SERVICE_PROTOS = [
   'envoy/service/ext_proc/v3/external_processor.proto',
+  'envoy/service/auth/v3/external_auth.proto',
   'envoy/service/endpoint/v3/eds.proto',
   'envoy/service/discovery/v3/ads.proto',
   // Not a service: the EDS resource type. The discovery protos carry it as an

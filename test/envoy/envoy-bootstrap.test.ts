@@ -60,23 +60,23 @@ describe('envoy/envoy.yaml', () => {
     assert.deepEqual(validator.validateYaml(text), []);
   });
 
-  it('runs ext_authz (disabled), the header strip, ext_proc, then the router, in order', () => {
+  it('runs the header strip, ext_authz (disabled), ext_proc, then the router, in order', () => {
     const filters = listenersOf(bootstrap)[0]!.httpFilters;
 
     assert.deepEqual(
       filters.map((filter) => [filter.type, filter.disabled]),
       [
-        [ENVOY_TYPES.extAuthz, true],
         [ENVOY_TYPES.headerMutation, false],
+        [ENVOY_TYPES.extAuthz, true],
         [ENVOY_TYPES.extProc, false],
         [ENVOY_TYPES.router, false],
       ],
     );
-    assert.equal(grpcClusterOf(filters[0]!.config), 'tollgate');
+    assert.equal(grpcClusterOf(filters[1]!.config), 'tollgate');
   });
 
   it('strips the headers that would let a client pick the upstream or the policy scope', () => {
-    const strip = listenersOf(bootstrap)[0]!.httpFilters[1]!.config as {
+    const strip = listenersOf(bootstrap)[0]!.httpFilters[0]!.config as {
       mutations: { request_mutations: Array<{ remove: string }> };
     };
     const removed = strip.mutations.request_mutations.map((mutation) => mutation.remove);

@@ -1,9 +1,8 @@
 import { formatCost } from '../../cost/cost-calculator.js';
 import type { ExchangeOutcome } from '../../engine/usage-recorder.js';
 import type { UsagePolicy } from '../../usage/usage-policy.js';
-import type { ProtoStruct, ProtoValue } from './messages.js';
-
-type Scalar = string | number | undefined;
+import { scalarStruct, type StructScalar } from '../proto-struct.js';
+import type { ProtoStruct } from './messages.js';
 
 /**
  * The dynamic metadata that carries a request's usage and cost to Envoy, for
@@ -20,7 +19,7 @@ export function usageMetadata(
   const { usage } = settlement;
   const formatted = cost && formatCost(cost);
 
-  const fields: Record<string, Scalar> = {
+  const fields: Record<string, StructScalar> = {
     upstream,
     model: settlement.model,
     provider: settlement.format,
@@ -36,7 +35,7 @@ export function usageMetadata(
     currency: formatted?.currency,
   };
 
-  const inner = { fields: toProtoFields(fields) };
+  const inner = scalarStruct(fields);
   const namespace = { fields: { [policy.metadataKey]: { structValue: inner } } };
   return { fields: { [policy.metadataNamespace]: { structValue: namespace } } };
 }
@@ -51,13 +50,4 @@ export function usageHeaders(outcome: ExchangeOutcome): Array<[string, string]> 
 
   if (outcome.cost) headers.push(['x-tollgate-cost', formatCost(outcome.cost).total]);
   return headers;
-}
-
-function toProtoFields(fields: Record<string, Scalar>): Record<string, ProtoValue> {
-  const proto: Record<string, ProtoValue> = {};
-  for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'number') proto[name] = { numberValue: value };
-    else if (typeof value === 'string') proto[name] = { stringValue: value };
-  }
-  return proto;
 }
