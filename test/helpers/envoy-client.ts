@@ -43,7 +43,7 @@ let loaded: grpc.GrpcObject | undefined;
  * so tests compare `immediate_response.status.code` with 503 rather than with
  * the enum's name.
  */
-function clientProtos(): grpc.GrpcObject {
+export function clientProtos(): grpc.GrpcObject {
   loaded ??= grpc.loadPackageDefinition(
     protoLoader.loadSync([...ENVOY_SERVICE_PROTOS], {
       ...PROTO_LOADER_OPTIONS,
