@@ -1,5 +1,6 @@
 import { measureBreakerDecision } from './breaker-decision.js';
 import { measureBudgetDecisions } from './budget-decision.js';
+import { measureEdsPushLatency } from './eds-push-latency.js';
 import { measureSseExtraction } from './sse-extraction.js';
 import { measureTokenEstimation } from './token-estimation.js';
 
@@ -50,6 +51,14 @@ async function main(): Promise<void> {
     console.log(
       `budget decision (${budget.store}): admit ${budget.admitMicros.toFixed(0)} µs, ` +
         `settle ${budget.settleMicros.toFixed(0)} µs${commands}`,
+    );
+  }
+
+  for (const latency of await measureEdsPushLatency()) {
+    console.log(
+      `eds push latency, ${latency.scenario}: p50 ${latency.p50Ms.toFixed(2)} ms, ` +
+        `p99 ${latency.p99Ms.toFixed(2)} ms, max ${latency.maxMs.toFixed(2)} ms ` +
+        `(${latency.samples} changes)`,
     );
   }
 }

@@ -14,7 +14,8 @@ export interface TestTollgate {
   stream(): EnvoyStream;
   /** GETs or POSTs a path on the admin port. */
   admin(path: string, method?: 'GET' | 'POST'): Promise<{ status: number; text: string }>;
-  stop(): Promise<void>;
+  /** Closes the test's ext_proc client and stops tollgate; resolves with whether it drained. */
+  stop(): Promise<{ drained: boolean }>;
 }
 
 /** Parses YAML config text for a test; fails the test with every problem if invalid. */
@@ -52,7 +53,7 @@ export async function startTestTollgate(
     },
     async stop() {
       client.close();
-      await tollgate.stop();
+      return tollgate.stop();
     },
   };
 }

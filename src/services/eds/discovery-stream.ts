@@ -56,6 +56,7 @@ export function serveDiscoveryStream<Req extends Request, Res>(
   let subscription: Subscription<Req> | undefined;
   let stopWatching: Unsubscribe | undefined;
   let ended = false;
+  let named = false;
   const ignoredTypes = new Set<string>();
 
   const finish = () => {
@@ -87,9 +88,15 @@ export function serveDiscoveryStream<Req extends Request, Res>(
   const send = (response: Res) => {
     if (!ended) call.write(response);
   };
-  const start = (node: XdsNode | undefined) => {
+  // Envoy sends the node on the first request of a stream only, and on ADS
+  // that request is usually for another type (clusters): name the stream
+  // after it whatever its type.
+  const opened = (node: XdsNode | undefined) => {
+    named = true;
     logger = logger.child({ node: node?.id, nodeCluster: node?.cluster });
     logger.info('discovery stream opened');
+  };
+  const start = () => {
     const created = kind.create({ store: deps.store, metrics: deps.metrics, logger }, send);
     stopWatching = deps.store.onChange((names) => created.changed(names));
     return created;
@@ -98,13 +105,16 @@ export function serveDiscoveryStream<Req extends Request, Res>(
   call.on('data', (request: Req) => {
     if (ended) return;
     try {
+      if (!named) opened(request.node);
+
       const type = request.type_url || CLA_TYPE_URL;
       if (type !== CLA_TYPE_URL) return ignoreType(type);
 
-      subscription ??= start(request.node);
+      subscription ??= start();
       subscription.handle(request);
     } catch (error) {
-      logger.error({ err: error }, 'a discovery request failed inside tollgate; ending the stream');
+      const what = 'a discovery request failed inside tollgate; ending the stream';
+      logger.error({ err: error }, what);
       stream.close(status.INTERNAL, 'tollgate failed to handle the request; see its log');
     }
   });

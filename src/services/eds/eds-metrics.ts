@@ -1,6 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The label value for names tollgate has no cluster for (client-chosen, so never used as labels). */
+/**
+ * The label value for names tollgate has no cluster for: those names are
+ * chosen by clients, so they never become label values themselves.
+ */
 export const UNKNOWN_CLUSTER_LABEL = '_unknown';
 
 /** The EDS metrics. */

@@ -55,7 +55,8 @@ export function warnIfUnknown(
     { cluster: resource.name },
     `a client asked for cluster "${resource.name}", which is not under clusters: in the ` +
       'tollgate config; it gets an empty ClusterLoadAssignment (no endpoints) so that it does ' +
-      'not wait for one. Add the cluster, or fix the name in Envoy (eds_cluster_config.service_name)',
+      'not wait for one. Add the cluster, or fix the name in Envoy ' +
+      '(eds_cluster_config.service_name)',
   );
 }
 
