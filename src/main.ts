@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { setLogger, setLogVerbosity, logVerbosity } from '@grpc/grpc-js';
 import { Command, InvalidArgumentError } from 'commander';
 
+import { isLoopbackHost } from './admin/admin-auth.js';
 import { createLogger, type Logger } from './admin/logger.js';
 import { isConfigError } from './config/config-error.js';
 import { loadConfigOrThrow } from './config/load-config.js';
@@ -58,14 +59,16 @@ function apiKeyHeaders(config: TollgateConfig): string[] {
   );
 }
 
-function warnIfAdminIsExposed(address: string, logger: Logger): void {
+function warnIfAdminIsExposed(config: TollgateConfig, logger: Logger): void {
+  const address = config.server.adminAddress;
   const host = address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  if (['127.0.0.1', 'localhost', '::1'].includes(host)) return;
+  if (isLoopbackHost(host) || config.server.adminAuth.token) return;
 
   logger.warn(
     { admin: address },
-    'the admin port listens beyond loopback and its breaker controls have no authentication; ' +
-      'restrict it with a firewall or bind it to 127.0.0.1',
+    'the admin port listens beyond loopback without a token: its controls (breaker and ' +
+      'budget resets) are refused with 403 until server.admin_auth.token or ' +
+      'TOLLGATE_ADMIN_TOKEN is set; its reads (/metrics, /status) are open',
   );
 }
 
@@ -79,7 +82,7 @@ async function main(): Promise<void> {
   routeGrpcLogs(logger);
   logger.info({ config: file, version: config.source.version }, 'config loaded');
   for (const warning of loaded.warnings) logger.warn({ config: file }, warning);
-  warnIfAdminIsExposed(config.server.adminAddress, logger);
+  warnIfAdminIsExposed(config, logger);
 
   const tollgate = await startTollgate(config, {
     logger,

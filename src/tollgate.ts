@@ -144,6 +144,7 @@ export async function startTollgate(
     metrics,
     breakers: () => breakers,
     isReady: () => !draining && grpc.port !== undefined,
+    auth: () => live.config.server.adminAuth,
     status: () => ({
       config: live.config.source,
       reload: reloads?.status(),

@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 
 import type { BreakerSet } from '../breaker/breaker-set.js';
+import { isLoopbackHost, refusalOf, type AdminAuthSettings } from './admin-auth.js';
 
 /** What the admin port reads and controls. */
 export interface AdminDeps {
@@ -15,6 +16,8 @@ export interface AdminDeps {
   readonly logger: Logger;
   /** Endpoints of other features (budgets, health, ...), each defined beside its feature. */
   readonly routes?: readonly AdminRoute[];
+  /** Who may call what, read per request so that a reload can rotate the token. */
+  readonly auth?: () => AdminAuthSettings;
 }
 
 /** Answers one admin request; `match` is the route's path pattern matched against the path. */
@@ -48,6 +51,8 @@ type Reply = AdminReply;
 export class AdminServer {
   private readonly server: Server;
   private readonly routes: Array<{ method: string; path: RegExp; handler: Handler }>;
+  private loopback = true;
+  private readonly refused: Counter<'status'>;
 
   constructor(private readonly deps: AdminDeps) {
     this.routes = [
@@ -62,6 +67,12 @@ export class AdminServer {
       },
       ...(deps.routes ?? []),
     ];
+    this.refused = new Counter({
+      name: 'tollgate_admin_refused_total',
+      help: 'Admin requests refused for a missing or wrong token, by HTTP status',
+      labelNames: ['status'],
+      registers: [deps.metrics],
+    });
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
@@ -70,6 +81,7 @@ export class AdminServer {
     const separator = address.lastIndexOf(':');
     const host = address.slice(0, separator).replace(/^\[|\]$/g, '');
     const port = Number(address.slice(separator + 1));
+    this.loopback = isLoopbackHost(host);
 
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', (error: NodeJS.ErrnoException) => {
@@ -104,8 +116,10 @@ export class AdminServer {
       this.routes.find((r) => r.path.test(path));
     let reply: Reply;
 
+    const refusal = route && this.refusal(req, path);
     try {
-      if (!route) reply = { status: 404, body: { error: `no admin endpoint at ${path}` } };
+      if (refusal) reply = refusal;
+      else if (!route) reply = { status: 404, body: { error: `no admin endpoint at ${path}` } };
       else if (route.method !== method) reply = methodNotAllowed(path, route.method);
       else reply = await route.handler(route.path.exec(path)!, req);
     } catch (error) {
@@ -119,6 +133,19 @@ export class AdminServer {
       ...reply.headers,
     });
     res.end(req.method === 'HEAD' ? undefined : text);
+  }
+
+  private refusal(req: IncomingMessage, path: string): Reply | undefined {
+    const settings = this.deps.auth?.() ?? { protectReads: false };
+    const refused = refusalOf(req, path, settings, this.loopback);
+    if (refused) {
+      this.refused.inc({ status: String(refused.status) });
+      this.deps.logger.debug(
+        { path, method: req.method, status: refused.status, remote: req.socket.remoteAddress },
+        'admin request refused: no valid token',
+      );
+    }
+    return refused;
   }
 
   private async metrics(): Promise<Reply> {

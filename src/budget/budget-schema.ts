@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { secretSourceSchema, type SecretSource } from '../config/secret-source.js';
 import { wholeNumber } from '../config/schema-helpers.js';
 import { overlappingParts, TOKEN_PARTS } from './token-count.js';
 
@@ -88,14 +89,6 @@ const storeSchema = z.discriminatedUnion('backend', [embeddedStoreSchema, redisS
   error: 'expected {backend: embedded, path: FILE} or {backend: redis, url: redis://HOST:PORT}',
 });
 
-const webhookHeaderSchema = z.union(
-  [
-    z.strictObject({ value: z.string() }),
-    z.strictObject({ env: z.string().regex(/^\w+$/, 'expected an environment variable name') }),
-  ],
-  { error: 'expected {value: TEXT} or {env: VARIABLE_NAME}' },
-);
-
 const webhookSchema = z.strictObject({
   /** Where each alert is POSTed as JSON. */
   url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
@@ -107,27 +100,9 @@ const webhookSchema = z.strictObject({
   backoff_ms: wholeNumber(1, 600_000).default(500),
   /** Extra request headers, e.g. a token; values are never logged. */
   headers: z
-    .record(z.string().regex(HEADER_TOKEN, 'expected a header name'), webhookHeaderSchema)
-    .default({})
-    .superRefine(environmentIsSet),
+    .record(z.string().regex(HEADER_TOKEN, 'expected a header name'), secretSourceSchema)
+    .default({}),
 });
-
-// Headers read from the environment must be set when the config loads, so a
-// missing token is found at start, not at the first alert.
-function environmentIsSet(
-  headers: Record<string, WebhookHeaderFile>,
-  context: z.RefinementCtx,
-): void {
-  for (const [name, header] of Object.entries(headers)) {
-    if (!('env' in header) || process.env[header.env] !== undefined) continue;
-
-    context.addIssue({
-      code: 'custom',
-      path: [name, 'env'],
-      message: `environment variable ${header.env} is not set`,
-    });
-  }
-}
 
 const alertsSchema = z.strictObject({
   /** Also POST alerts to this endpoint (off the request path). */
@@ -165,7 +140,7 @@ export type BudgetsFile = z.output<typeof budgetsSchema>;
 export type BudgetFile = z.output<typeof budgetSchema>;
 
 /** A webhook header as written: a literal value or an environment variable. */
-export type WebhookHeaderFile = z.output<typeof webhookHeaderSchema>;
+export type WebhookHeaderFile = SecretSource;
 
 /**
  * Top-level check: budgets charge the usage that `usage:` reads from

@@ -2,7 +2,8 @@ import path from 'node:path';
 
 import type { BudgetPeriod } from './budget-period.js';
 import type { BudgetFile, BudgetsFile } from './budget-schema.js';
-import { SecretValue } from './secret-value.js';
+import { readSecret } from '../config/secret-source.js';
+import type { SecretValue } from '../config/secret-value.js';
 import type { TokenPart } from './token-count.js';
 
 /** Name of the budget that applies to tenants without their own entry. */
@@ -98,10 +99,7 @@ export function compileBudgets(
       retries: webhook.retries,
       backoffMs: webhook.backoff_ms,
       headers: new Map(
-        Object.entries(webhook.headers).map(([name, header]) => [
-          name,
-          new SecretValue('value' in header ? header.value : (env[header.env] ?? '')),
-        ]),
+        Object.entries(webhook.headers).map(([name, header]) => [name, readSecret(header, env)]),
       ),
     },
   };

@@ -6,6 +6,7 @@ import { clustersSchema } from '../health/health-schema.js';
 import { tenantsSchema } from '../tenant/tenant-schema.js';
 import { usageSchema } from '../usage/usage-schema.js';
 import { wholeNumber } from './schema-helpers.js';
+import { secretSourceSchema } from './secret-source.js';
 
 export { wholeNumber };
 
@@ -64,6 +65,17 @@ const tlsSchema = z
     path: ['client_ca_file'],
   });
 
+const adminAuthSchema = z.strictObject({
+  /**
+   * Bearer token the admin controls (every POST) require; without one they
+   * are refused unless the admin port is on loopback. Unset: the
+   * TOLLGATE_ADMIN_TOKEN environment variable, when set.
+   */
+  token: secretSourceSchema.optional(),
+  /** Require the token for reads too (`/metrics`, `/status`, ...); probes stay open. */
+  protect_reads: z.boolean().default(false),
+});
+
 const serverSchema = z.strictObject({
   /** Where the gRPC services (ext_proc, health) listen. */
   grpc_address: listenAddress.default('127.0.0.1:50051'),
@@ -79,6 +91,8 @@ const serverSchema = z.strictObject({
   max_message_bytes: wholeNumber(64 * 1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
   /** TLS for the gRPC port; plaintext when absent. */
   tls: tlsSchema.optional(),
+  /** Who may use the admin port; see `admin-auth.ts`. */
+  admin_auth: adminAuthSchema.prefault({}),
 });
 
 const loggingSchema = z.strictObject({

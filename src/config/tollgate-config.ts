@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import type { AdminAuthSettings } from '../admin/admin-auth.js';
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
 import { compileBudgets, type BudgetsConfig } from '../budget/budgets-config.js';
 import { PricingTable } from '../cost/pricing-table.js';
@@ -8,6 +9,7 @@ import { compileTenantPolicy, type TenantPolicy } from '../tenant/tenant-source.
 import { compileUsagePolicy, type UsagePolicy } from '../usage/usage-policy.js';
 import { compileStatusMatcher } from '../breaker/status-matcher.js';
 import type { BreakerFileSettings, ConfigFile } from './schema.js';
+import { readSecret } from './secret-source.js';
 
 /** Where a request's upstream name is read from. */
 export type UpstreamSource =
@@ -30,6 +32,8 @@ export interface TollgateConfig {
     readonly drainTimeoutSeconds: number;
     readonly maxMessageBytes: number;
     readonly tls?: TlsConfig;
+    /** Who may use the admin port. */
+    readonly adminAuth: AdminAuthSettings;
   };
   readonly logLevel: string;
   readonly upstreamSources: readonly UpstreamSource[];
@@ -75,6 +79,7 @@ export function compileConfig(
         clientCaFile: tls.client_ca_file && besideConfig(source.file, tls.client_ca_file),
         requireClientCert: tls.require_client_cert,
       },
+      adminAuth: compileAdminAuth(file.server.admin_auth),
     },
     logLevel: file.logging.level,
     upstreamSources: file.upstream.sources.map(toUpstreamSource),
@@ -103,6 +108,18 @@ export function withAddresses(
     adminAddress: addresses.adminAddress ?? config.server.adminAddress,
   };
   return Object.freeze({ ...config, server: Object.freeze(server) });
+}
+
+// The token may also come from the environment alone, for deployments that
+// keep every secret out of the file.
+function compileAdminAuth(file: ConfigFile['server']['admin_auth']): AdminAuthSettings {
+  const fromEnv = process.env.TOLLGATE_ADMIN_TOKEN;
+  const token = file.token
+    ? readSecret(file.token)
+    : fromEnv
+      ? readSecret({ env: 'TOLLGATE_ADMIN_TOKEN' })
+      : undefined;
+  return { token, protectReads: file.protect_reads };
 }
 
 /** Resolves a path written in the config relative to the config file's folder. */

@@ -7,7 +7,7 @@ import { afterEach, describe, it } from 'node:test';
 import { AlertWebhook, MAX_QUEUED_ALERTS } from '../../src/budget/alert-webhook.js';
 import type { BudgetAlert } from '../../src/budget/budget-alert.js';
 import type { AlertWebhookConfig } from '../../src/budget/budgets-config.js';
-import { SecretValue } from '../../src/budget/secret-value.js';
+import { SecretValue } from '../../src/config/secret-value.js';
 import { LogSink } from '../helpers/log-sink.js';
 
 const ALERT: BudgetAlert = {

@@ -1,5 +1,5 @@
 /**
- * A configured secret (a webhook token). It prints as `[redacted]` in logs,
+ * A configured secret (a webhook token, the admin token). It prints as `[redacted]` in logs,
  * JSON and string conversions; only {@link SecretValue.reveal} gives the text.
  */
 export class SecretValue {
