@@ -52,6 +52,8 @@ export class RedisServer {
     private readonly executable: string,
     /** The port it listens on, kept across restarts. */
     readonly port: number,
+    /** A folder for an append-only file, so data outlives a stop; none: memory only. */
+    private readonly persistDir?: string,
   ) {}
 
   /** The URL the budget store config uses. */
@@ -60,8 +62,8 @@ export class RedisServer {
   }
 
   /** Starts `executable` on a free port and waits until it accepts connections. */
-  static async start(executable: string): Promise<RedisServer> {
-    const server = new RedisServer(executable, await freeLoopbackPort());
+  static async start(executable: string, persistDir?: string): Promise<RedisServer> {
+    const server = new RedisServer(executable, await freeLoopbackPort(), persistDir);
     await server.restart();
     return server;
   }
@@ -71,7 +73,10 @@ export class RedisServer {
     if (this.running) return;
 
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', ''];
-    const child = spawn(this.executable, [...args, '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.persistDir
+      ? ['--dir', this.persistDir, '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no'];
+    const child = spawn(this.executable, [...args, ...persistence], { stdio: 'ignore' });
     this.child = child;
 
     const deadline = Date.now() + START_TIMEOUT_MS;
@@ -136,11 +141,13 @@ export class RedisServer {
  * A started server, or undefined (with a line on stderr) when `redis-server`
  * is not installed, so that Redis tests can skip with a clear reason.
  */
-export async function startRedisServer(): Promise<RedisServer | undefined> {
+export async function startRedisServer(
+  options: { persistDir?: string } = {},
+): Promise<RedisServer | undefined> {
   const executable = findRedisServer();
   if (!executable) {
     process.stderr.write('redis-server is not installed: the Redis tests are skipped\n');
     return undefined;
   }
-  return RedisServer.start(executable);
+  return RedisServer.start(executable, options.persistDir);
 }
