@@ -73,6 +73,32 @@ describe('SseUsageParser', () => {
     });
   });
 
+  describe('chunks passed over unparsed', () => {
+    const delta = (content: string) =>
+      `data: {"object":"chat.completion.chunk","model":"m","choices":[{"delta":` +
+      `{"content":"${content}"}}],"usage":null}\n\n`;
+    const deltas = delta('hé') + delta('llo \\"usage\\": {') + delta('\\u00e9');
+    const finals: [string, string][] = [
+      ['with whitespace around the colon', '"usage" \t: {'],
+      ['split over data: lines', '"usage"\ndata: :\ndata: {'],
+      ['with its key spelt with escapes', '"\\u0075s\\u0061ge":{'],
+    ];
+
+    for (const [name, key] of finals) {
+      it(`reads a usage object ${name} after usage:null deltas, at every cut`, () => {
+        const final =
+          `data: {"object":"chat.completion.chunk","model":"m","choices":[],${key}` +
+          `"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\ndata: [DONE]\n\n`;
+        const bytes = bytesOf(deltas + final);
+        const expected = { ...READ, bytes: bytes.length };
+
+        for (let at = 0; at <= bytes.length; at += 1) {
+          assert.deepEqual(readChunksSync(splitAt(bytes, at), SSE), expected, `cut at ${at}`);
+        }
+      });
+    }
+  });
+
   describe('ends', () => {
     it('reports no_usage, incomplete, when the stream ends without usage or [DONE]', () => {
       const chunk = '{"object":"chat.completion.chunk","model":"m","choices":[]}';

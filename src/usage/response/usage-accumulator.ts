@@ -44,8 +44,8 @@ export class UsageAccumulator {
   /**
    * Reads JSON text as {@link add} does; false (reading nothing) when the text
    * is not JSON or nests past what the engine's parser handles. Once the
-   * format and model are known, text holding none of the format's signal
-   * words is passed over unparsed (see `ProviderExtractor.signals`).
+   * format and model are known, text that cannot state usage or end the
+   * response is passed over unparsed (see `ProviderExtractor.mayMatter`).
    */
   addJson(text: string): boolean {
     if (this.format && this.model !== undefined && !mayMatter(text, this.format)) return true;

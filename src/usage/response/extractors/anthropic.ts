@@ -6,6 +6,7 @@ import {
   type ProviderExtractor,
   type UsageLayout,
 } from './extraction.js';
+import { anyWord } from './text-signals.js';
 
 // Anthropic's input_tokens leaves out the tokens read from and written to the
 // cache, so the normalised input adds them back; they are then its parts.
@@ -38,5 +39,5 @@ export const anthropicMessages: ProviderExtractor = {
     return { usage, model, rejected: reader.rejected, terminal: type === 'message_stop' };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'model', 'type'],
-  signals: [...layoutRoots(LAYOUT), 'message_stop'],
+  mayMatter: anyWord([...layoutRoots(LAYOUT), 'message_stop']),
 };
