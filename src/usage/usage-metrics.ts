@@ -80,7 +80,9 @@ export class UsageMetrics {
     });
     this.missing = reuse(registry, Counter, {
       name: 'tollgate_usage_missing_total',
-      help: 'Requests whose response reported no usage, by reason',
+      help:
+        'Requests whose response reported no usage, or ended before its final output ' +
+        'count (incomplete_stream), by reason',
       labelNames: ['reason'],
       registers,
     });

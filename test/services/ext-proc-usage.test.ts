@@ -15,7 +15,7 @@ import {
 } from '../helpers/usage-exchange.js';
 import { waitFor } from '../helpers/wait.js';
 import { ALL_CASES, STREAMED_CASES } from '../usage/fixtures/all-cases.js';
-import { anthropicSseHead } from '../usage/fixtures/anthropic.js';
+import { anthropicSse, anthropicSseHead } from '../usage/fixtures/anthropic.js';
 import { ollamaChat } from '../usage/fixtures/ollama.js';
 import { chatJson, chatSse, openAiErrorJson } from '../usage/fixtures/openai-chat.js';
 import type { UsageCase } from '../usage/fixtures/usage-case.js';
@@ -273,15 +273,68 @@ describe('usage and cost over ext_proc', () => {
     const before = (await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL)) ?? 0;
     const stream = tg.stream();
 
-    await stream.send(requestHeaders({ path: '/v1/messages' }));
+    const headers = { 'x-request-id': 'cancelled-after-message-start' };
+    await stream.send(requestHeaders({ path: '/v1/messages', headers }));
     await stream.send(responseHeaders(200, SSE));
     await stream.send(responseBody(anthropicSseHead, false));
     await stream.cancel();
 
-    await waitFor(
-      async () =>
-        (await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL)) === before + 1,
-    );
+    const settled = () =>
+      tg.logs
+        .find('request settled')
+        .find((line) => line.requestId === 'cancelled-after-message-start');
+    await waitFor(() => settled() !== undefined);
+    // Input and cache counts from message_start; its output (1) is a
+    // placeholder, so the default output estimate (no body was read) is charged.
+    assert.deepEqual(settled()?.usage, {
+      input: 6225,
+      cachedInput: 5000,
+      cacheCreation: 1200,
+      output: 1024,
+      reasoning: 0,
+      total: 7249,
+    });
+    assert.equal(settled()?.source, 'partial');
+    assert.equal(settled()?.missing, 'incomplete_stream');
+    assert.equal(settled()?.end, 'cancelled');
+    assert.equal(await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL), before + 1);
+  });
+
+  it('charges at least the output estimate for an Anthropic stream cut before message_delta', async () => {
+    const before = (await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE)) ?? 0;
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/messages',
+      requestBody: ANTHROPIC_REQUEST,
+      responseHeaders: SSE,
+      chunks: [anthropicSseHead],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.usage_source, 'partial');
+    assert.equal(metadata?.usage_missing, 'incomplete_stream');
+    assert.equal(metadata?.tokens_input, 6225);
+    assert.equal(metadata?.tokens_output, 300, 'max_tokens, not the placeholder 1');
+    assert.equal(metadata?.tokens_total, 6525);
+    assert.equal(await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE), before + 1);
+  });
+
+  it('charges the reported output of an Anthropic stream cut after message_delta', async () => {
+    const before = (await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE)) ?? 0;
+    const cut = anthropicSse.slice(0, anthropicSse.indexOf('event: message_stop'));
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/messages',
+      requestBody: ANTHROPIC_REQUEST,
+      responseHeaders: SSE,
+      chunks: [cut],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.usage_source, 'partial');
+    assert.equal(metadata?.usage_missing, undefined);
+    assert.equal(metadata?.tokens_output, 15);
+    assert.equal(await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE), before);
   });
 
   it('charges nothing for a request that is not an LLM call', async () => {
@@ -373,4 +426,11 @@ describe('usage and cost over ext_proc', () => {
 const ERROR = { reason: 'upstream_error' };
 const NO_USAGE = { reason: 'no_usage' };
 const PARTIAL = { source: 'partial' };
+const INCOMPLETE = { reason: 'incomplete_stream' };
+const ANTHROPIC_REQUEST = JSON.stringify({
+  model: 'claude-sonnet-4-20250514',
+  max_tokens: 300,
+  stream: true,
+  messages: [{ role: 'user', content: 'hi' }],
+});
 const NONE = { source: 'none' };

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 
 import { ResponseUsageReader } from '../../src/usage/response/response-usage-reader.js';
 import { SseUsageParser } from '../../src/usage/response/sse-usage-parser.js';
-import { anthropicSseHead } from './fixtures/anthropic.js';
+import { anthropicSse, anthropicSseHead } from './fixtures/anthropic.js';
+import { vllmSse } from './fixtures/openai-chat.js';
 import { bytesOf, piecesOf, readChunksSync, splitAt } from './read-usage.js';
 
 const USAGE =
@@ -116,7 +117,7 @@ describe('SseUsageParser', () => {
       });
     });
 
-    it('reports usage, incomplete, when a usage chunk comes but [DONE] does not', () => {
+    it('reports final usage, incomplete, when a usage chunk comes but [DONE] does not', () => {
       const body = bytesOf(`data: ${USAGE}\n\n`);
 
       const reading = readChunksSync([body], SSE);
@@ -124,7 +125,7 @@ describe('SseUsageParser', () => {
       assert.deepEqual(reading, { ...READ, complete: false, bytes: body.length });
     });
 
-    it('keeps the input counts of an Anthropic stream cut after message_start', () => {
+    it('keeps the input counts of an Anthropic stream cut after message_start, output provisional', () => {
       const body = bytesOf(anthropicSseHead);
 
       const reading = readChunksSync([body], { contentType: 'text/event-stream' });
@@ -141,9 +142,30 @@ describe('SseUsageParser', () => {
         format: 'anthropic_messages',
         model: 'claude-sonnet-4-20250514',
         complete: false,
+        outputProvisional: true,
         rejected: [],
         bytes: body.length,
       });
+    });
+
+    it('takes the output of an Anthropic stream cut after message_delta as final', () => {
+      const body = bytesOf(anthropicSse.slice(0, anthropicSse.indexOf('event: message_stop')));
+
+      const reading = readChunksSync([body], { contentType: 'text/event-stream' });
+
+      assert.equal(reading.complete, false);
+      assert.equal(reading.usage?.output, 15);
+      assert.equal(reading.outputProvisional, undefined);
+    });
+
+    it('marks the running count of a vLLM stream cut before its last chunk provisional', () => {
+      const body = bytesOf(vllmSse.slice(0, vllmSse.lastIndexOf('data: {')));
+
+      const reading = readChunksSync([body], SSE);
+
+      assert.equal(reading.complete, false);
+      assert.equal(reading.usage?.output, 4);
+      assert.equal(reading.outputProvisional, true);
     });
 
     it('reports no_usage for an empty stream', () => {

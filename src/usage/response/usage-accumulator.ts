@@ -17,6 +17,8 @@ export interface BodyReading {
   readonly rejected: string[];
   /** Whether the body reached its normal end. */
   readonly complete: boolean;
+  /** Whether a document stated final usage or ended the response (see `Extraction.final`). */
+  readonly final?: boolean;
   /** Set when the parser stopped early or the body could not be read. */
   readonly failure?: ParseFailure;
 }
@@ -33,6 +35,7 @@ export class UsageAccumulator {
   private model: string | undefined;
   private readonly rejected = new Set<string>();
   private terminal = false;
+  private final = false;
 
   constructor(private format: ProviderFormat | undefined) {}
 
@@ -87,6 +90,7 @@ export class UsageAccumulator {
       model: this.model,
       rejected: [...this.rejected],
       complete,
+      final: this.final || this.terminal,
       failure,
     };
   }
@@ -104,5 +108,6 @@ export class UsageAccumulator {
     this.model ??= extraction.model;
     for (const path of extraction.rejected) this.rejected.add(path);
     if (extraction.terminal) this.terminal = true;
+    if (extraction.usage && extraction.final) this.final = true;
   }
 }

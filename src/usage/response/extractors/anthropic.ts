@@ -36,7 +36,10 @@ export const anthropicMessages: ProviderExtractor = {
 
     const usage = readUsage(reader, LAYOUT, prefix);
     const model = reader.name(`${prefix}model`);
-    return { usage, model, rejected: reader.rejected, terminal: type === 'message_stop' };
+    // message_delta comes once, at the end, with the cumulative output; a
+    // whole message body is final too. message_start's output is a placeholder.
+    const final = type === 'message_delta' || type === 'message';
+    return { usage, model, rejected: reader.rejected, terminal: type === 'message_stop', final };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'model', 'type'],
   mayMatter: anyWord([...layoutRoots(LAYOUT), 'message_stop']),

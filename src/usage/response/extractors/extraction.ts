@@ -12,6 +12,14 @@ export interface Extraction {
   readonly rejected: string[];
   /** Whether it marks the normal end of the response. */
   readonly terminal?: boolean;
+  /**
+   * Whether the usage it states is the response's final count, even if the
+   * end marker never follows (Anthropic's `message_delta`, OpenAI's usage
+   * chunk). A terminal document is final too. Counts read from a document
+   * that is neither, and never followed by one, may be a placeholder or a
+   * running count (Anthropic's `message_start` says 1 output token).
+   */
+  readonly final?: boolean;
 }
 
 /** Reads usage from the documents of one provider format. */
@@ -75,13 +83,19 @@ export function layoutPaths(layout: UsageLayout): string[] {
  * value: OpenAI sends `"usage":null` in every chunk of a stream that asked for
  * usage, and parsing each of those would cost most of the reading time.
  */
-export function layoutExtractor(layout: UsageLayout, modelPath: string): ProviderExtractor {
+export function layoutExtractor(
+  layout: UsageLayout,
+  modelPath: string,
+  /** Whether a document's usage is the final count (see {@link Extraction.final}). */
+  isFinal: (reader: FieldReader) => boolean,
+): ProviderExtractor {
   return {
     extract(document) {
       const reader = new FieldReader(document);
       const usage = readUsage(reader, layout);
       const model = reader.name(modelPath);
-      return { usage, model, rejected: reader.rejected };
+      const final = usage !== undefined && isFinal(reader);
+      return { usage, model, rejected: reader.rejected, final };
     },
     bodyPaths: [...layoutPaths(layout), modelPath],
     mayMatter: objectKey(layoutRoots(layout)),
