@@ -18,23 +18,11 @@ import { ALL_CASES, STREAMED_CASES } from '../usage/fixtures/all-cases.js';
 import { anthropicSse, anthropicSseHead } from '../usage/fixtures/anthropic.js';
 import { ollamaChat } from '../usage/fixtures/ollama.js';
 import { chatJson, chatSse, openAiErrorJson } from '../usage/fixtures/openai-chat.js';
+import { FIXTURE_PRICING } from '../usage/fixtures/prices.js';
 import type { UsageCase } from '../usage/fixtures/usage-case.js';
 
-const CONFIG = `
-cost_attribution:
-  pricing:
-    - model_pattern: "gpt-4o*"
-      input_cost_per_million: 2.5
-      output_cost_per_million: 10
-      cached_input_cost_per_million: 1.25
-    - model_pattern: "gpt-4o-mini*"
-      input_cost_per_million: 0.15
-      output_cost_per_million: 0.6
-    - model_pattern: "o4-mini*"
-      input_cost_per_million: 1.1
-      output_cost_per_million: 4.4
-      cached_input_cost_per_million: 0.275
-`;
+// Every fixture's model is priced, so each case's cost is checked end to end.
+const CONFIG = FIXTURE_PRICING;
 
 const SSE = { 'content-type': 'text/event-stream' };
 
@@ -51,7 +39,8 @@ function scriptFor(usageCase: UsageCase, chunks: ReadonlyArray<string | Buffer>)
   };
 }
 
-function expectTokens(
+/** Asserts the exact tokens and the exact cost of `usageCase` in tollgate's metadata. */
+function expectUsage(
   metadata: Record<string, string | number> | undefined,
   usageCase: UsageCase,
   label: string,
@@ -65,8 +54,10 @@ function expectTokens(
       output: metadata.tokens_output,
       reasoning: metadata.tokens_reasoning,
       total: metadata.tokens_total,
+      cost: metadata.cost,
+      currency: metadata.currency,
     },
-    usage,
+    { ...usage, cost: usageCase.cost, currency: 'USD' },
     label,
   );
 }
@@ -80,11 +71,11 @@ describe('usage and cost over ext_proc', () => {
   after(() => tg.stop());
 
   for (const usageCase of ALL_CASES.filter((c) => c.expected.usage)) {
-    it(`reports the exact usage of ${usageCase.name} in dynamic metadata`, async () => {
+    it(`reports the exact usage and cost of ${usageCase.name} in dynamic metadata`, async () => {
       const replies = await playExchange(tg.stream(), scriptFor(usageCase, [usageCase.body]));
 
       const metadata = tollgateMetadata(replies.bodies.at(-1));
-      expectTokens(metadata, usageCase, usageCase.name);
+      expectUsage(metadata, usageCase, usageCase.name);
       assert.equal(metadata?.model, usageCase.expected.model ?? 'requested-model');
       assert.equal(metadata?.provider, usageCase.expected.format);
       assert.equal(metadata?.usage_source, usageCase.expected.complete ? 'reported' : 'partial');
@@ -92,7 +83,7 @@ describe('usage and cost over ext_proc', () => {
   }
 
   for (const usageCase of STREAMED_CASES.filter((c) => c.expected.usage)) {
-    it(`gives the same usage for ${usageCase.name} split at every byte`, async () => {
+    it(`gives the same usage and cost for ${usageCase.name} split at every byte`, async () => {
       const body = Buffer.from(usageCase.body);
       const splits = Array.from({ length: body.length - 1 }, (_, i) => i + 1);
 
@@ -100,12 +91,29 @@ describe('usage and cost over ext_proc', () => {
         const batch = splits.slice(start, start + 32).map(async (at) => {
           const chunks = [body.subarray(0, at), body.subarray(at)];
           const replies = await playExchange(tg.stream(), scriptFor(usageCase, chunks));
-          expectTokens(tollgateMetadata(replies.bodies.at(-1)), usageCase, `split at ${at}`);
+          expectUsage(tollgateMetadata(replies.bodies.at(-1)), usageCase, `split at ${at}`);
         });
         await Promise.all(batch);
       }
     });
   }
+
+  it('prices a streamed gpt-4o-mini-2024-07-18 by gpt-4o-mini*, listed after gpt-4o*', async () => {
+    const order = ['"gpt-4o*"', '"gpt-4o-mini*"'].map((pattern) => CONFIG.indexOf(pattern));
+    assert.ok(order[0]! >= 0 && order[0]! < order[1]!, 'the broader glob comes first');
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/chat/completions',
+      requestBody: '{"model":"gpt-4o-mini","stream":true,"messages":[]}',
+      responseHeaders: SSE,
+      chunks: [chatSse.slice(0, 100), chatSse.slice(100)],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.model, 'gpt-4o-mini-2024-07-18');
+    // 19 × 0.15 + 7 × 0.6 per million; at gpt-4o's prices it would be 0.0001175.
+    assert.equal(metadata?.cost, '0.00000705');
+  });
 
   it('adds usage and exact cost headers to a buffered JSON response', async () => {
     const replies = await playExchange(tg.stream(), {
