@@ -1,7 +1,16 @@
 import { ResponseUsageReader } from '../../src/usage/response/response-usage-reader.js';
 
+/**
+ * The shape of the delta events: without a `usage` field (a stream that did
+ * not ask for usage), or with `"usage":null` in every chunk, as OpenAI sends
+ * them when `stream_options.include_usage` is set (which tollgate injects).
+ */
+export type DeltaShape = 'no_usage_field' | 'usage_null';
+
 /** One measured SSE extraction run. */
 export interface SseExtractionResult {
+  /** The delta events' shape. */
+  shape: DeltaShape;
   /** Bytes fed to the reader. */
   streamBytes: number;
   /** Throughput in decimal megabytes per second. */
@@ -19,13 +28,14 @@ const PROMPT_TOKENS = 4242;
 const COMPLETION_TOKENS = 987_654;
 
 /** One streamed chat-completion delta event, the shape OpenAI sends per token. */
-function deltaEvent(index: number): string {
+function deltaEvent(index: number, shape: DeltaShape): string {
   const chunk = {
     id: 'chatcmpl-bench',
     object: 'chat.completion.chunk',
     created: 1_700_000_000,
     model: 'gpt-4o-mini',
     choices: [{ index: 0, delta: { content: `token ${index} ` }, finish_reason: null }],
+    ...(shape === 'usage_null' ? { usage: null } : {}),
   };
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
@@ -42,11 +52,11 @@ function closingEvents(): string {
 }
 
 /** About 1 MiB of delta events, whose length is not a multiple of the chunk size. */
-function deltaBlock(): Buffer {
+function deltaBlock(shape: DeltaShape): Buffer {
   const events: string[] = [];
   let length = 0;
   for (let index = 0; length < BLOCK_BYTES; index++) {
-    const event = deltaEvent(index);
+    const event = deltaEvent(index, shape);
     events.push(event);
     length += event.length;
   }
@@ -58,8 +68,11 @@ function deltaBlock(): Buffer {
  * events anywhere (the same block is replayed, so only the reader's own memory
  * shows in the resident size).
  */
-export function measureSseExtraction(streamBytes: number): SseExtractionResult {
-  const block = deltaBlock();
+export function measureSseExtraction(
+  streamBytes: number,
+  shape: DeltaShape = 'usage_null',
+): SseExtractionResult {
+  const block = deltaBlock(shape);
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const reader = new ResponseUsageReader({
@@ -83,6 +96,7 @@ export function measureSseExtraction(streamBytes: number): SseExtractionResult {
   if (reading instanceof Promise) throw new Error('an identity SSE body must read synchronously');
   global.gc?.();
   return {
+    shape,
     streamBytes: sent,
     megabytesPerSecond: sent / 1e6 / seconds,
     rssBeforeMiB: rssBefore / 2 ** 20,

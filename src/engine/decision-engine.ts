@@ -71,7 +71,7 @@ export class DecisionEngine {
         'Requests forwarded without a breaker: no upstream identified, or the ' +
         'max_dynamic_breakers cap was reached',
     });
-    const usageMetrics = new UsageMetrics(metrics, config.usage.maxModelLabels);
+    const usageMetrics = new UsageMetrics(metrics, config.usage);
     this.recorder = new UsageRecorder(config.pricing, usageMetrics);
     this.budgetDeps = budgets && {
       ledger: budgets.ledger,

@@ -61,7 +61,7 @@ export class Exchange {
   }
 
   private async settleOnce(usage: UsageAccount, recorder: UsageRecorder): Promise<ExchangeOutcome> {
-    const outcome = recorder.record(await usage.settle());
+    const outcome = recorder.record(await usage.settle(), this.tenant);
 
     await this.budget?.settle(outcome.settlement.usage);
     return outcome;

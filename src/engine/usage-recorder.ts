@@ -17,17 +17,18 @@ export class UsageRecorder {
   ) {}
 
   /**
-   * Prices and records one settlement; call once per request. A request
-   * charged nothing (`none`: not an LLM call, a failed or empty response)
-   * gets no cost, so it never counts as an unpriced model.
+   * Prices and records one settlement, charged to `tenant` when known; call
+   * once per request. A request charged nothing (`none`: not an LLM call, a
+   * failed or empty response) gets no cost, so it never counts as an
+   * unpriced model.
    */
-  record(settlement: UsageSettlement): ExchangeOutcome {
+  record(settlement: UsageSettlement, tenant?: string): ExchangeOutcome {
     const priced = this.pricing && settlement.source !== 'none';
     const cost = priced
       ? calculateCost(settlement.usage, settlement.model, this.pricing!)
       : undefined;
 
-    this.metrics.record(settlement, cost);
+    this.metrics.record(settlement, cost, tenant);
     return { settlement, cost };
   }
 }

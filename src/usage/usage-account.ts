@@ -24,7 +24,11 @@ const NO_TOKENS: TokenEstimate = { input: 0, output: 0 };
 export interface UsageSettlement {
   readonly usage: TokenUsage;
   readonly source: UsageSource;
-  /** Why the provider's own figure was not used (for `estimated` and `none`). */
+  /**
+   * Why the provider's own figure was not used, or not used alone: for
+   * `estimated` and `none`, and `incomplete_stream` for a `partial` stream
+   * charged at least its output estimate.
+   */
   readonly missing?: string;
   readonly model?: string;
   readonly format?: ProviderFormat;
@@ -137,8 +141,17 @@ export class UsageAccount {
     const rejected = reading?.rejected ?? [];
 
     if (reading?.usage) {
-      const source = reading.complete ? 'reported' : 'partial';
-      return { ...base, usage: reading.usage, source, rejected };
+      if (reading.complete) return { ...base, usage: reading.usage, source: 'reported', rejected };
+      if (!reading.outputProvisional) {
+        return { ...base, usage: reading.usage, source: 'partial', rejected };
+      }
+
+      // The stream ended before the event that states the final output (an
+      // Anthropic stream cut after message_start says 1): what the upstream
+      // generated is unknown, so at least the request's output estimate is
+      // charged, as for a stream that reported nothing.
+      const usage = withOutputAtLeast(reading.usage, this.estimate.output);
+      return { ...base, usage, source: 'partial', missing: 'incomplete_stream', rejected };
     }
 
     // Not an LLM call, or a status that by definition carries no content:
@@ -184,4 +197,10 @@ export class UsageAccount {
     const input = this.estimate.input;
     return { ...ZERO_USAGE, input, output, total: input + output };
   }
+}
+
+/** `usage` with its output (and total) raised to `least` when lower. */
+function withOutputAtLeast(usage: TokenUsage, least: number): TokenUsage {
+  if (usage.output >= least) return usage;
+  return { ...usage, output: least, total: usage.total + (least - usage.output) };
 }

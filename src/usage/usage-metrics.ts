@@ -14,14 +14,24 @@ const TOKEN_TYPES: ReadonlyArray<readonly [string, keyof TokenUsage]> = [
   ['reasoning', 'reasoning'],
 ];
 
+/** Which labels the usage metrics carry, and how many values each may take. */
+export interface UsageMetricLabels {
+  readonly maxModelLabels: number;
+  /** Add a `tenant` label to the token and cost counters. */
+  readonly tenantLabels: boolean;
+  readonly maxTenantLabels: number;
+}
+
 /**
- * The token and cost metrics. Model labels are bounded by a {@link LabelGuard}
- * because model names come from clients and upstreams.
+ * The token and cost metrics. Model and tenant labels are bounded by a
+ * {@link LabelGuard} each, because model names come from clients and
+ * upstreams, and tenant ids from headers and API keys.
  */
 export class UsageMetrics {
   private readonly models: LabelGuard;
-  private readonly tokens: Counter<'model' | 'type'>;
-  private readonly cost: Counter<'model' | 'currency'>;
+  private readonly tenants: LabelGuard | undefined;
+  private readonly tokens: Counter<'model' | 'type' | 'tenant'>;
+  private readonly cost: Counter<'model' | 'currency' | 'tenant'>;
   private readonly perRequest: Histogram<'type'>;
   private readonly settlements: Counter<'source'>;
   private readonly missing: Counter<'reason'>;
@@ -31,21 +41,28 @@ export class UsageMetrics {
   /**
    * Every engine a config reload builds makes its own UsageMetrics on the
    * same registry: the metrics are registered by the first and reused after,
-   * and so is the model label guard, so reloads cannot grow the label count.
+   * and so are the label guards, so reloads cannot grow the label count. The
+   * counters declare `tenant` whether or not it is used, so that a reload can
+   * turn tenant labels on or off.
    */
-  constructor(registry: Registry, maxModelLabels: number) {
+  constructor(registry: Registry, labels: UsageMetricLabels) {
     const registers = [registry];
-    this.models = labelGuardFor(registry, maxModelLabels);
+    this.models = labelGuardFor(registry, 'model', labels.maxModelLabels);
+    this.tenants = labels.tenantLabels
+      ? labelGuardFor(registry, 'tenant', labels.maxTenantLabels)
+      : undefined;
     this.tokens = reuse(registry, Counter, {
       name: 'tollgate_tokens_total',
-      help: 'Tokens charged, by model and type (input includes cached_input and cache_creation)',
-      labelNames: ['model', 'type'],
+      help:
+        'Tokens charged, by model, type and (when enabled) tenant ' +
+        '(input includes cached_input and cache_creation)',
+      labelNames: ['model', 'type', 'tenant'],
       registers,
     });
     this.cost = reuse(registry, Counter, {
       name: 'tollgate_cost_total',
-      help: 'Cost charged, in currency units, by model and currency',
-      labelNames: ['model', 'currency'],
+      help: 'Cost charged, in currency units, by model, currency and (when enabled) tenant',
+      labelNames: ['model', 'currency', 'tenant'],
       registers,
     });
     this.perRequest = reuse(registry, Histogram, {
@@ -63,7 +80,9 @@ export class UsageMetrics {
     });
     this.missing = reuse(registry, Counter, {
       name: 'tollgate_usage_missing_total',
-      help: 'Requests whose response reported no usage, by reason',
+      help:
+        'Requests whose response reported no usage, or ended before its final output ' +
+        'count (incomplete_stream), by reason',
       labelNames: ['reason'],
       registers,
     });
@@ -81,16 +100,20 @@ export class UsageMetrics {
     });
   }
 
-  /** Counts one settled request and, when priced, its cost. */
-  record(settlement: UsageSettlement, cost: CostResult | undefined): void {
+  /**
+   * Counts one settled request and, when priced, its cost. With tenant labels
+   * on, a request without a tenant is labelled `unknown`.
+   */
+  record(settlement: UsageSettlement, cost: CostResult | undefined, tenant?: string): void {
     const model = this.models.label(settlement.model);
+    const byTenant = this.tenants ? { tenant: this.tenants.label(tenant) } : {};
     const { usage } = settlement;
 
     this.settlements.inc({ source: settlement.source });
     if (settlement.missing) this.missing.inc({ reason: settlement.missing });
     for (const field of settlement.rejected) this.rejected.inc({ field });
     for (const [type, key] of TOKEN_TYPES) {
-      if (usage[key] > 0) this.tokens.inc({ model, type }, usage[key]);
+      if (usage[key] > 0) this.tokens.inc({ model, type, ...byTenant }, usage[key]);
     }
     this.perRequest.observe({ type: 'input' }, usage.input);
     this.perRequest.observe({ type: 'output' }, usage.output);
@@ -100,16 +123,21 @@ export class UsageMetrics {
       this.fallbackPrices.inc({ model, matched: cost.matchedBy });
     }
     if (cost.totalNanos !== undefined && cost.totalNanos > 0) {
-      this.cost.inc({ model, currency: cost.currency }, nanosToCurrency(cost.totalNanos));
+      const labels = { model, currency: cost.currency, ...byTenant };
+      this.cost.inc(labels, nanosToCurrency(cost.totalNanos));
     }
   }
 }
 
-const labelGuards = new WeakMap<Registry, LabelGuard>();
+const labelGuards = new WeakMap<Registry, Map<string, LabelGuard>>();
 
-function labelGuardFor(registry: Registry, maxModelLabels: number): LabelGuard {
-  const guard = labelGuards.get(registry) ?? new LabelGuard(maxModelLabels);
-  labelGuards.set(registry, guard);
+// The first guard made for a label on a registry is kept: a reload that
+// changes the cap takes effect at the next start.
+function labelGuardFor(registry: Registry, label: string, max: number): LabelGuard {
+  const guards = labelGuards.get(registry) ?? new Map<string, LabelGuard>();
+  const guard = guards.get(label) ?? new LabelGuard(max);
+  guards.set(label, guard);
+  labelGuards.set(registry, guards);
   return guard;
 }
 

@@ -26,6 +26,9 @@ export interface UsagePolicy {
   readonly metadataNamespace: string;
   readonly metadataKey: string;
   readonly maxModelLabels: number;
+  /** Label the token and cost metrics by tenant (capped at `maxTenantLabels`). */
+  readonly tenantLabels: boolean;
+  readonly maxTenantLabels: number;
 }
 
 /** Compiles the validated `usage:` section. */
@@ -54,6 +57,8 @@ export function compileUsagePolicy(file: UsageFile): UsagePolicy {
     metadataNamespace: file.metadata.namespace,
     metadataKey: file.metadata.key,
     maxModelLabels: file.max_model_labels,
+    tenantLabels: file.metrics.tenant_labels,
+    maxTenantLabels: file.metrics.max_tenant_labels,
   };
 }
 

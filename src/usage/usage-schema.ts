@@ -34,6 +34,19 @@ const metadataSchema = z.strictObject({
   key: z.string().min(1).default('tollgate'),
 });
 
+const metricsSchema = z.strictObject({
+  /**
+   * Add a `tenant` label to tollgate_tokens_total and tollgate_cost_total.
+   * Off by default: every tenant is a further series per model and type.
+   */
+  tenant_labels: z.boolean().default(false),
+  /**
+   * Distinct tenants kept as label values, the first seen first; later new
+   * ones are labelled "other", so API-key tenants cannot grow the metrics.
+   */
+  max_tenant_labels: wholeNumber(1, 10_000).default(100),
+});
+
 /** The `usage:` section: reading token usage from requests and responses. */
 export const usageSchema = z.strictObject({
   /** Read request bodies and responses for token usage. */
@@ -70,6 +83,8 @@ export const usageSchema = z.strictObject({
   metadata: metadataSchema.prefault({}),
   /** Distinct model names kept as metric labels; further ones are labelled "other". */
   max_model_labels: wholeNumber(1, 10_000).default(100),
+  /** Labels of the usage metrics beyond model and type. */
+  metrics: metricsSchema.prefault({}),
 });
 
 /** The validated `usage:` section. */

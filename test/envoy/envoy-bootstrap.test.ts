@@ -18,6 +18,7 @@ import {
 } from '../helpers/envoy-bootstrap-view.js';
 import { EnvoyConfigValidator } from '../helpers/envoy-config-validator.js';
 import { readRepoFile } from '../helpers/repo-files.js';
+import { PATH_OF } from '../helpers/usage-exchange.js';
 
 const ENVOY_YAML = 'envoy/envoy.yaml';
 
@@ -154,6 +155,21 @@ describe('envoy/envoy.yaml', () => {
     }
     assert.ok(formats.includes('%RESPONSE_CODE_DETAILS%'), 'the decision is not logged');
   });
+
+  it('routes the path of every provider format tollgate reads to the LLM cluster', () => {
+    const { routes } = listenersOf(bootstrap)[0]!;
+    const paths = [...Object.values(PATH_OF), '/v1beta/models/gemini-2.5-pro:generateContent'];
+
+    for (const path of paths) {
+      // Envoy matches a prefix against the whole :path, query string included.
+      const route = routes.find(({ match }) => {
+        assert.equal(match.regex, undefined, 'a regex route: extend this check to cover it');
+        if (match.prefix !== undefined) return path.startsWith(match.prefix);
+        return match.path === path.split('?')[0];
+      });
+      assert.equal(route?.cluster, 'llm_backend', `${path} is not routed to llm_backend`);
+    }
+  });
 });
 
 /** A copy of envoy.yaml with `from` (which must occur once) replaced by `to`. */
@@ -231,8 +247,8 @@ describe('a broken copy of envoy/envoy.yaml', () => {
     },
     {
       what: 'two members of one oneof',
-      from: 'match: { prefix: /v1/ }',
-      to: 'match: { prefix: /v1/, path: /v1/models }',
+      from: 'match: { prefix: / }',
+      to: 'match: { prefix: /, path: /v1/models }',
       message: /set only one of prefix, path/,
     },
     {

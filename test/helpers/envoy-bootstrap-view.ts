@@ -36,8 +36,18 @@ export interface ListenerView {
   readonly httpFilters: readonly HttpFilterView[];
   /** Clusters the route table sends requests to. */
   readonly routeClusters: readonly string[];
+  /** The route table's routes, in order. */
+  readonly routes: readonly RouteView[];
   /** Every string of every access log's format. */
   readonly accessLogFormats: readonly string[];
+}
+
+/** One route: how it matches the path, and the cluster it sends to. */
+export interface RouteView {
+  readonly name: string | undefined;
+  /** `match.prefix`, `match.path` or `match.safe_regex.regex`, whichever is set. */
+  readonly match: { prefix?: string; path?: string; regex?: string };
+  readonly cluster: string;
 }
 
 /** A cluster and the addresses of its static endpoints. */
@@ -71,6 +81,15 @@ export function listenersOf(bootstrap: unknown): ListenerView[] {
         config: object(get(filter, 'typed_config')),
       })),
       routeClusters: routes.map((route) => String(get(route, 'route', 'cluster'))),
+      routes: routes.map((route) => ({
+        name: optionalString(get(route, 'name')),
+        match: {
+          prefix: optionalString(get(route, 'match', 'prefix')),
+          path: optionalString(get(route, 'match', 'path')),
+          regex: optionalString(get(route, 'match', 'safe_regex', 'regex')),
+        },
+        cluster: String(get(route, 'route', 'cluster')),
+      })),
       accessLogFormats: list(get(hcm, 'access_log')).flatMap((log) =>
         strings(get(log, 'typed_config', 'log_format')),
       ),
@@ -150,6 +169,10 @@ function object(value: unknown): Json {
 
 function optionalNumber(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 function strings(value: unknown): string[] {

@@ -25,20 +25,27 @@ export function testConfig(yaml: string): TollgateConfig {
   return result.config;
 }
 
+/** How a test tollgate runs beyond its config. */
+export interface TestTollgateOptions {
+  readonly clock?: Clock;
+  /** The level of the in-memory log; debug unless set. */
+  readonly logLevel?: string;
+}
+
 /**
  * Starts tollgate with `yaml` (listen addresses forced to port 0 unless the
  * YAML sets a `server:` section itself).
  */
 export async function startTestTollgate(
   yaml = '',
-  options: { clock?: Clock } = {},
+  options: TestTollgateOptions = {},
 ): Promise<TestTollgate> {
   const server = yaml.includes('server:')
     ? ''
     : 'server:\n  grpc_address: 127.0.0.1:0\n  admin_address: 127.0.0.1:0\n' +
       '  drain_timeout_seconds: 2\n';
   const config = testConfig(server + yaml);
-  const logs = new LogSink();
+  const logs = new LogSink(options.logLevel);
   const tollgate = await startTollgate(config, { logger: logs.logger, clock: options.clock });
   const client = extProcClient(tollgate.grpcPort);
 

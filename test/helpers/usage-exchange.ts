@@ -27,6 +27,8 @@ export interface ScriptedExchange {
   /** Response body chunks; the last one carries end_of_stream. */
   chunks: ReadonlyArray<string | Buffer>;
   headers?: Record<string, string>;
+  /** Envoy attributes sent with the request headers, e.g. `xds.route_name`. */
+  attributes?: Record<string, string>;
 }
 
 /** The replies to each phase of a scripted exchange. */
@@ -49,7 +51,12 @@ export async function playExchange(
   const hasBody = script.requestBody !== undefined;
 
   replies.requestHeaders = await stream.send(
-    requestHeaders({ path: script.path, headers: script.headers, endOfStream: !hasBody }),
+    requestHeaders({
+      path: script.path,
+      headers: script.headers,
+      attributes: script.attributes,
+      endOfStream: !hasBody,
+    }),
   );
   if (hasBody) replies.requestBody = await stream.send(requestBody(script.requestBody!, true));
   replies.responseHeaders = await stream.send(

@@ -15,26 +15,14 @@ import {
 } from '../helpers/usage-exchange.js';
 import { waitFor } from '../helpers/wait.js';
 import { ALL_CASES, STREAMED_CASES } from '../usage/fixtures/all-cases.js';
-import { anthropicSseHead } from '../usage/fixtures/anthropic.js';
+import { anthropicSse, anthropicSseHead } from '../usage/fixtures/anthropic.js';
 import { ollamaChat } from '../usage/fixtures/ollama.js';
 import { chatJson, chatSse, openAiErrorJson } from '../usage/fixtures/openai-chat.js';
+import { FIXTURE_PRICING } from '../usage/fixtures/prices.js';
 import type { UsageCase } from '../usage/fixtures/usage-case.js';
 
-const CONFIG = `
-cost_attribution:
-  pricing:
-    - model_pattern: "gpt-4o*"
-      input_cost_per_million: 2.5
-      output_cost_per_million: 10
-      cached_input_cost_per_million: 1.25
-    - model_pattern: "gpt-4o-mini*"
-      input_cost_per_million: 0.15
-      output_cost_per_million: 0.6
-    - model_pattern: "o4-mini*"
-      input_cost_per_million: 1.1
-      output_cost_per_million: 4.4
-      cached_input_cost_per_million: 0.275
-`;
+// Every fixture's model is priced, so each case's cost is checked end to end.
+const CONFIG = FIXTURE_PRICING;
 
 const SSE = { 'content-type': 'text/event-stream' };
 
@@ -51,7 +39,8 @@ function scriptFor(usageCase: UsageCase, chunks: ReadonlyArray<string | Buffer>)
   };
 }
 
-function expectTokens(
+/** Asserts the exact tokens and the exact cost of `usageCase` in tollgate's metadata. */
+function expectUsage(
   metadata: Record<string, string | number> | undefined,
   usageCase: UsageCase,
   label: string,
@@ -65,8 +54,10 @@ function expectTokens(
       output: metadata.tokens_output,
       reasoning: metadata.tokens_reasoning,
       total: metadata.tokens_total,
+      cost: metadata.cost,
+      currency: metadata.currency,
     },
-    usage,
+    { ...usage, cost: usageCase.cost, currency: 'USD' },
     label,
   );
 }
@@ -80,11 +71,11 @@ describe('usage and cost over ext_proc', () => {
   after(() => tg.stop());
 
   for (const usageCase of ALL_CASES.filter((c) => c.expected.usage)) {
-    it(`reports the exact usage of ${usageCase.name} in dynamic metadata`, async () => {
+    it(`reports the exact usage and cost of ${usageCase.name} in dynamic metadata`, async () => {
       const replies = await playExchange(tg.stream(), scriptFor(usageCase, [usageCase.body]));
 
       const metadata = tollgateMetadata(replies.bodies.at(-1));
-      expectTokens(metadata, usageCase, usageCase.name);
+      expectUsage(metadata, usageCase, usageCase.name);
       assert.equal(metadata?.model, usageCase.expected.model ?? 'requested-model');
       assert.equal(metadata?.provider, usageCase.expected.format);
       assert.equal(metadata?.usage_source, usageCase.expected.complete ? 'reported' : 'partial');
@@ -92,7 +83,7 @@ describe('usage and cost over ext_proc', () => {
   }
 
   for (const usageCase of STREAMED_CASES.filter((c) => c.expected.usage)) {
-    it(`gives the same usage for ${usageCase.name} split at every byte`, async () => {
+    it(`gives the same usage and cost for ${usageCase.name} split at every byte`, async () => {
       const body = Buffer.from(usageCase.body);
       const splits = Array.from({ length: body.length - 1 }, (_, i) => i + 1);
 
@@ -100,12 +91,29 @@ describe('usage and cost over ext_proc', () => {
         const batch = splits.slice(start, start + 32).map(async (at) => {
           const chunks = [body.subarray(0, at), body.subarray(at)];
           const replies = await playExchange(tg.stream(), scriptFor(usageCase, chunks));
-          expectTokens(tollgateMetadata(replies.bodies.at(-1)), usageCase, `split at ${at}`);
+          expectUsage(tollgateMetadata(replies.bodies.at(-1)), usageCase, `split at ${at}`);
         });
         await Promise.all(batch);
       }
     });
   }
+
+  it('prices a streamed gpt-4o-mini-2024-07-18 by gpt-4o-mini*, listed after gpt-4o*', async () => {
+    const order = ['"gpt-4o*"', '"gpt-4o-mini*"'].map((pattern) => CONFIG.indexOf(pattern));
+    assert.ok(order[0]! >= 0 && order[0]! < order[1]!, 'the broader glob comes first');
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/chat/completions',
+      requestBody: '{"model":"gpt-4o-mini","stream":true,"messages":[]}',
+      responseHeaders: SSE,
+      chunks: [chatSse.slice(0, 100), chatSse.slice(100)],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.model, 'gpt-4o-mini-2024-07-18');
+    // 19 × 0.15 + 7 × 0.6 per million; at gpt-4o's prices it would be 0.0001175.
+    assert.equal(metadata?.cost, '0.00000705');
+  });
 
   it('adds usage and exact cost headers to a buffered JSON response', async () => {
     const replies = await playExchange(tg.stream(), {
@@ -273,15 +281,68 @@ describe('usage and cost over ext_proc', () => {
     const before = (await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL)) ?? 0;
     const stream = tg.stream();
 
-    await stream.send(requestHeaders({ path: '/v1/messages' }));
+    const headers = { 'x-request-id': 'cancelled-after-message-start' };
+    await stream.send(requestHeaders({ path: '/v1/messages', headers }));
     await stream.send(responseHeaders(200, SSE));
     await stream.send(responseBody(anthropicSseHead, false));
     await stream.cancel();
 
-    await waitFor(
-      async () =>
-        (await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL)) === before + 1,
-    );
+    const settled = () =>
+      tg.logs
+        .find('request settled')
+        .find((line) => line.requestId === 'cancelled-after-message-start');
+    await waitFor(() => settled() !== undefined);
+    // Input and cache counts from message_start; its output (1) is a
+    // placeholder, so the default output estimate (no body was read) is charged.
+    assert.deepEqual(settled()?.usage, {
+      input: 6225,
+      cachedInput: 5000,
+      cacheCreation: 1200,
+      output: 1024,
+      reasoning: 0,
+      total: 7249,
+    });
+    assert.equal(settled()?.source, 'partial');
+    assert.equal(settled()?.missing, 'incomplete_stream');
+    assert.equal(settled()?.end, 'cancelled');
+    assert.equal(await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL), before + 1);
+  });
+
+  it('charges at least the output estimate for an Anthropic stream cut before message_delta', async () => {
+    const before = (await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE)) ?? 0;
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/messages',
+      requestBody: ANTHROPIC_REQUEST,
+      responseHeaders: SSE,
+      chunks: [anthropicSseHead],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.usage_source, 'partial');
+    assert.equal(metadata?.usage_missing, 'incomplete_stream');
+    assert.equal(metadata?.tokens_input, 6225);
+    assert.equal(metadata?.tokens_output, 300, 'max_tokens, not the placeholder 1');
+    assert.equal(metadata?.tokens_total, 6525);
+    assert.equal(await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE), before + 1);
+  });
+
+  it('charges the reported output of an Anthropic stream cut after message_delta', async () => {
+    const before = (await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE)) ?? 0;
+    const cut = anthropicSse.slice(0, anthropicSse.indexOf('event: message_stop'));
+
+    const replies = await playExchange(tg.stream(), {
+      path: '/v1/messages',
+      requestBody: ANTHROPIC_REQUEST,
+      responseHeaders: SSE,
+      chunks: [cut],
+    });
+
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.usage_source, 'partial');
+    assert.equal(metadata?.usage_missing, undefined);
+    assert.equal(metadata?.tokens_output, 15);
+    assert.equal(await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE), before);
   });
 
   it('charges nothing for a request that is not an LLM call', async () => {
@@ -325,7 +386,10 @@ describe('usage and cost over ext_proc', () => {
     });
 
     assert.equal(replies.responseHeaders?.mode_override?.response_body_mode, STREAMED);
-    assert.ok(Number(tollgateMetadata(replies.bodies.at(-1))?.tokens_total) > 0);
+    const metadata = tollgateMetadata(replies.bodies.at(-1));
+    assert.equal(metadata?.tokens_input, 26);
+    assert.equal(metadata?.tokens_output, 282);
+    assert.equal(metadata?.tokens_total, 308);
   });
 
   it('warns once per field when a provider reports a count that is not a token count', async () => {
@@ -338,7 +402,12 @@ describe('usage and cost over ext_proc', () => {
     const first = await playExchange(tg.stream(), script);
     await playExchange(tg.stream(), script);
 
-    assert.notEqual(tollgateMetadata(first.bodies.at(-1))?.tokens_input, -5);
+    // The rejected prompt count is not stated, so 0; the trusted counts stand.
+    const metadata = tollgateMetadata(first.bodies.at(-1));
+    assert.equal(metadata?.usage_source, 'reported');
+    assert.equal(metadata?.tokens_input, 0);
+    assert.equal(metadata?.tokens_output, 3);
+    assert.equal(metadata?.tokens_total, 3);
     const warned = tg.logs.find('not whole non-negative token counts');
     assert.equal(warned.length, 1);
     assert.deepEqual(warned[0]?.fields, ['usage.prompt_tokens']);
@@ -373,4 +442,11 @@ describe('usage and cost over ext_proc', () => {
 const ERROR = { reason: 'upstream_error' };
 const NO_USAGE = { reason: 'no_usage' };
 const PARTIAL = { source: 'partial' };
+const INCOMPLETE = { reason: 'incomplete_stream' };
+const ANTHROPIC_REQUEST = JSON.stringify({
+  model: 'claude-sonnet-4-20250514',
+  max_tokens: 300,
+  stream: true,
+  messages: [{ role: 'user', content: 'hi' }],
+});
 const NONE = { source: 'none' };

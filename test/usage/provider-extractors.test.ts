@@ -11,13 +11,42 @@ describe('extractUsage', () => {
       'reads nothing from an OpenAI chunk whose usage is null',
       'openai_chat',
       { object: 'chat.completion.chunk', model: 'gpt-4o', choices: [], usage: null },
-      { model: 'gpt-4o', rejected: [] },
+      { model: 'gpt-4o', rejected: [], final: false },
+    ],
+    [
+      'takes the usage of an OpenAI usage-only chunk as final',
+      'openai_chat',
+      { model: 'gpt-4o', choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } },
+      { usage: { input: 3, output: 4 }, model: 'gpt-4o', rejected: [], final: true },
+    ],
+    [
+      'takes the usage of a chunk that finishes its choice as final (llama.cpp)',
+      'openai_chat',
+      {
+        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 3, completion_tokens: 4 },
+      },
+      { usage: { input: 3, output: 4 }, rejected: [], final: true },
+    ],
+    [
+      'takes a running count mid-stream (vLLM continuous usage) as not final',
+      'openai_chat',
+      {
+        choices: [{ index: 0, delta: { content: 'hé' }, finish_reason: null }],
+        usage: { prompt_tokens: 3, completion_tokens: 1 },
+      },
+      { usage: { input: 3, output: 1 }, rejected: [], final: false },
     ],
     [
       'reads embeddings usage without output',
       'openai_embeddings',
       { model: 'text-embedding-3-small', usage: { prompt_tokens: 8, total_tokens: 8 } },
-      { usage: { input: 8, total: 8 }, model: 'text-embedding-3-small', rejected: [] },
+      {
+        usage: { input: 8, total: 8 },
+        model: 'text-embedding-3-small',
+        rejected: [],
+        final: true,
+      },
     ],
     [
       'reads the message of an Anthropic message_start',
@@ -34,19 +63,20 @@ describe('extractUsage', () => {
         model: 'claude-opus-4-1',
         rejected: [],
         terminal: false,
+        final: false,
       },
     ],
     [
       'reads the cumulative output of an Anthropic message_delta',
       'anthropic_messages',
       { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 15 } },
-      { usage: { output: 15 }, rejected: [], terminal: false },
+      { usage: { output: 15 }, rejected: [], terminal: false, final: true },
     ],
     [
       'marks an Anthropic message_stop terminal',
       'anthropic_messages',
       { type: 'message_stop' },
-      { rejected: [], terminal: true },
+      { rejected: [], terminal: true, final: false },
     ],
     [
       'reads the response of a Responses response.incomplete and marks it terminal',

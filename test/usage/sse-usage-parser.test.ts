@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 
 import { ResponseUsageReader } from '../../src/usage/response/response-usage-reader.js';
 import { SseUsageParser } from '../../src/usage/response/sse-usage-parser.js';
-import { anthropicSseHead } from './fixtures/anthropic.js';
+import { anthropicSse, anthropicSseHead } from './fixtures/anthropic.js';
+import { vllmSse } from './fixtures/openai-chat.js';
 import { bytesOf, piecesOf, readChunksSync, splitAt } from './read-usage.js';
 
 const USAGE =
@@ -73,6 +74,32 @@ describe('SseUsageParser', () => {
     });
   });
 
+  describe('chunks passed over unparsed', () => {
+    const delta = (content: string) =>
+      `data: {"object":"chat.completion.chunk","model":"m","choices":[{"delta":` +
+      `{"content":"${content}"}}],"usage":null}\n\n`;
+    const deltas = delta('hé') + delta('llo \\"usage\\": {') + delta('\\u00e9');
+    const finals: [string, string][] = [
+      ['with whitespace around the colon', '"usage" \t: {'],
+      ['split over data: lines', '"usage"\ndata: :\ndata: {'],
+      ['with its key spelt with escapes', '"\\u0075s\\u0061ge":{'],
+    ];
+
+    for (const [name, key] of finals) {
+      it(`reads a usage object ${name} after usage:null deltas, at every cut`, () => {
+        const final =
+          `data: {"object":"chat.completion.chunk","model":"m","choices":[],${key}` +
+          `"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}\n\ndata: [DONE]\n\n`;
+        const bytes = bytesOf(deltas + final);
+        const expected = { ...READ, bytes: bytes.length };
+
+        for (let at = 0; at <= bytes.length; at += 1) {
+          assert.deepEqual(readChunksSync(splitAt(bytes, at), SSE), expected, `cut at ${at}`);
+        }
+      });
+    }
+  });
+
   describe('ends', () => {
     it('reports no_usage, incomplete, when the stream ends without usage or [DONE]', () => {
       const chunk = '{"object":"chat.completion.chunk","model":"m","choices":[]}';
@@ -90,7 +117,7 @@ describe('SseUsageParser', () => {
       });
     });
 
-    it('reports usage, incomplete, when a usage chunk comes but [DONE] does not', () => {
+    it('reports final usage, incomplete, when a usage chunk comes but [DONE] does not', () => {
       const body = bytesOf(`data: ${USAGE}\n\n`);
 
       const reading = readChunksSync([body], SSE);
@@ -98,7 +125,7 @@ describe('SseUsageParser', () => {
       assert.deepEqual(reading, { ...READ, complete: false, bytes: body.length });
     });
 
-    it('keeps the input counts of an Anthropic stream cut after message_start', () => {
+    it('keeps the input counts of an Anthropic stream cut after message_start, output provisional', () => {
       const body = bytesOf(anthropicSseHead);
 
       const reading = readChunksSync([body], { contentType: 'text/event-stream' });
@@ -115,9 +142,30 @@ describe('SseUsageParser', () => {
         format: 'anthropic_messages',
         model: 'claude-sonnet-4-20250514',
         complete: false,
+        outputProvisional: true,
         rejected: [],
         bytes: body.length,
       });
+    });
+
+    it('takes the output of an Anthropic stream cut after message_delta as final', () => {
+      const body = bytesOf(anthropicSse.slice(0, anthropicSse.indexOf('event: message_stop')));
+
+      const reading = readChunksSync([body], { contentType: 'text/event-stream' });
+
+      assert.equal(reading.complete, false);
+      assert.equal(reading.usage?.output, 15);
+      assert.equal(reading.outputProvisional, undefined);
+    });
+
+    it('marks the running count of a vLLM stream cut before its last chunk provisional', () => {
+      const body = bytesOf(vllmSse.slice(0, vllmSse.lastIndexOf('data: {')));
+
+      const reading = readChunksSync([body], SSE);
+
+      assert.equal(reading.complete, false);
+      assert.equal(reading.usage?.output, 4);
+      assert.equal(reading.outputProvisional, true);
     });
 
     it('reports no_usage for an empty stream', () => {

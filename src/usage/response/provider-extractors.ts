@@ -50,10 +50,11 @@ export function extractUsage(document: unknown, format: ProviderFormat): Extract
 
 /**
  * Whether a document's raw text may state usage or end the response in
- * `format`: false only when it holds none of the format's signal words.
+ * `format`: false only when the text rules both out (see
+ * `ProviderExtractor.mayMatter`).
  */
 export function mayMatter(text: string, format: ProviderFormat): boolean {
-  return EXTRACTORS[format].signals.some((word) => text.includes(word));
+  return EXTRACTORS[format].mayMatter(text);
 }
 
 /**

@@ -41,6 +41,12 @@ export interface UsageReading {
   model?: string;
   /** Whether the response reached its normal end (a terminal event, or a whole JSON body). */
   complete: boolean;
+  /**
+   * Set when the response ended early, before the event that finalises its
+   * usage (Anthropic's `message_delta`, OpenAI's usage chunk): the output
+   * count is a placeholder or a running count, not what was generated.
+   */
+  outputProvisional?: true;
   /** Set when usage is absent or reading stopped early. */
   missing?: MissingReason;
   /** Paths of the fields whose values were not trusted (`usage.prompt_tokens`). */
@@ -157,6 +163,7 @@ export class ResponseUsageReader {
     if (usage) reading.usage = usage;
     if (body.format) reading.format = body.format;
     if (body.model !== undefined) reading.model = body.model;
+    if (usage && !complete && !body.final) reading.outputProvisional = true;
 
     const missing = failure ?? (usage ? undefined : 'no_usage');
     if (missing) reading.missing = missing;

@@ -17,6 +17,8 @@ export interface BodyReading {
   readonly rejected: string[];
   /** Whether the body reached its normal end. */
   readonly complete: boolean;
+  /** Whether a document stated final usage or ended the response (see `Extraction.final`). */
+  readonly final?: boolean;
   /** Set when the parser stopped early or the body could not be read. */
   readonly failure?: ParseFailure;
 }
@@ -33,6 +35,7 @@ export class UsageAccumulator {
   private model: string | undefined;
   private readonly rejected = new Set<string>();
   private terminal = false;
+  private final = false;
 
   constructor(private format: ProviderFormat | undefined) {}
 
@@ -44,8 +47,8 @@ export class UsageAccumulator {
   /**
    * Reads JSON text as {@link add} does; false (reading nothing) when the text
    * is not JSON or nests past what the engine's parser handles. Once the
-   * format and model are known, text holding none of the format's signal
-   * words is passed over unparsed (see `ProviderExtractor.signals`).
+   * format and model are known, text that cannot state usage or end the
+   * response is passed over unparsed (see `ProviderExtractor.mayMatter`).
    */
   addJson(text: string): boolean {
     if (this.format && this.model !== undefined && !mayMatter(text, this.format)) return true;
@@ -87,6 +90,7 @@ export class UsageAccumulator {
       model: this.model,
       rejected: [...this.rejected],
       complete,
+      final: this.final || this.terminal,
       failure,
     };
   }
@@ -104,5 +108,6 @@ export class UsageAccumulator {
     this.model ??= extraction.model;
     for (const path of extraction.rejected) this.rejected.add(path);
     if (extraction.terminal) this.terminal = true;
+    if (extraction.usage && extraction.final) this.final = true;
   }
 }

@@ -6,6 +6,7 @@ import {
   type ProviderExtractor,
   type UsageLayout,
 } from './extraction.js';
+import { anyWord } from './text-signals.js';
 
 // Anthropic's input_tokens leaves out the tokens read from and written to the
 // cache, so the normalised input adds them back; they are then its parts.
@@ -35,8 +36,11 @@ export const anthropicMessages: ProviderExtractor = {
 
     const usage = readUsage(reader, LAYOUT, prefix);
     const model = reader.name(`${prefix}model`);
-    return { usage, model, rejected: reader.rejected, terminal: type === 'message_stop' };
+    // message_delta comes once, at the end, with the cumulative output; a
+    // whole message body is final too. message_start's output is a placeholder.
+    const final = type === 'message_delta' || type === 'message';
+    return { usage, model, rejected: reader.rejected, terminal: type === 'message_stop', final };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'model', 'type'],
-  signals: [...layoutRoots(LAYOUT), 'message_stop'],
+  mayMatter: anyWord([...layoutRoots(LAYOUT), 'message_stop']),
 };

@@ -1,5 +1,6 @@
 import { isEmptyUsage, type PartialUsage, type UsageCount } from '../usage-values.js';
 import { FieldReader } from './field-reader.js';
+import { objectKey, type TextSignal } from './text-signals.js';
 
 /** What one JSON document (a body, an SSE event's data, an NDJSON line) says about usage. */
 export interface Extraction {
@@ -11,6 +12,14 @@ export interface Extraction {
   readonly rejected: string[];
   /** Whether it marks the normal end of the response. */
   readonly terminal?: boolean;
+  /**
+   * Whether the usage it states is the response's final count, even if the
+   * end marker never follows (Anthropic's `message_delta`, OpenAI's usage
+   * chunk). A terminal document is final too. Counts read from a document
+   * that is neither, and never followed by one, may be a placeholder or a
+   * running count (Anthropic's `message_start` says 1 output token).
+   */
+  readonly final?: boolean;
 }
 
 /** Reads usage from the documents of one provider format. */
@@ -23,12 +32,13 @@ export interface ProviderExtractor {
    */
   readonly bodyPaths: readonly string[];
   /**
-   * Words at least one of which a document's raw text holds whenever it states
-   * usage or ends the response (its usage container's name, its end marker).
-   * A streamed document holding none can be passed over unparsed once the
-   * format and model are known: most events of a stream are text deltas.
+   * False only when a document's raw text shows it neither states usage nor
+   * ends the response (it lacks the usage container's name, the end marker,
+   * or for OpenAI-style formats a usage *object*). Such a streamed document
+   * can be passed over unparsed once the format and model are known: most
+   * events of a stream are text deltas.
    */
-  readonly signals: readonly string[];
+  readonly mayMatter: TextSignal;
 }
 
 /**
@@ -67,18 +77,27 @@ export function layoutPaths(layout: UsageLayout): string[] {
 }
 
 /**
- * An extractor for a format whose documents keep usage in one place and name
- * the model in one field, with no terminal document of their own.
+ * An extractor for a format whose documents keep usage in one object and name
+ * the model in one field, with no terminal document of their own. A document
+ * matters only when its text holds the usage container's key with an object
+ * value: OpenAI sends `"usage":null` in every chunk of a stream that asked for
+ * usage, and parsing each of those would cost most of the reading time.
  */
-export function layoutExtractor(layout: UsageLayout, modelPath: string): ProviderExtractor {
+export function layoutExtractor(
+  layout: UsageLayout,
+  modelPath: string,
+  /** Whether a document's usage is the final count (see {@link Extraction.final}). */
+  isFinal: (reader: FieldReader) => boolean,
+): ProviderExtractor {
   return {
     extract(document) {
       const reader = new FieldReader(document);
       const usage = readUsage(reader, layout);
       const model = reader.name(modelPath);
-      return { usage, model, rejected: reader.rejected };
+      const final = usage !== undefined && isFinal(reader);
+      return { usage, model, rejected: reader.rejected, final };
     },
     bodyPaths: [...layoutPaths(layout), modelPath],
-    signals: layoutRoots(layout),
+    mayMatter: objectKey(layoutRoots(layout)),
   };
 }

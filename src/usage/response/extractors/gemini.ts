@@ -6,6 +6,7 @@ import {
   type ProviderExtractor,
   type UsageLayout,
 } from './extraction.js';
+import { anyWord } from './text-signals.js';
 
 // promptTokenCount counts cached content too. Tool-use prompt tokens and
 // thinking tokens are counted apart from the prompt and the candidates, and
@@ -31,7 +32,7 @@ export const gemini: ProviderExtractor = {
     return { usage, model, rejected: reader.rejected, terminal: isLastChunk(reader) };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'modelVersion'],
-  signals: [...layoutRoots(LAYOUT), 'finishReason', 'blockReason'],
+  mayMatter: anyWord([...layoutRoots(LAYOUT), 'finishReason', 'blockReason']),
 };
 
 function isLastChunk(reader: FieldReader): boolean {

@@ -6,6 +6,7 @@ import {
   type ProviderExtractor,
   type UsageLayout,
 } from './extraction.js';
+import { anyWord } from './text-signals.js';
 
 const LAYOUT: UsageLayout = {
   input: ['prompt_eval_count'],
@@ -24,5 +25,5 @@ export const ollama: ProviderExtractor = {
     return { usage, model, rejected: reader.rejected, terminal: reader.value('done') === true };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'model'],
-  signals: [...layoutRoots(LAYOUT), 'done'],
+  mayMatter: anyWord([...layoutRoots(LAYOUT), 'done']),
 };

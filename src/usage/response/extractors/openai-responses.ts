@@ -6,6 +6,7 @@ import {
   type ProviderExtractor,
   type UsageLayout,
 } from './extraction.js';
+import { anyWord } from './text-signals.js';
 
 // input_tokens counts cached tokens too; output_tokens counts reasoning too.
 const LAYOUT: UsageLayout = {
@@ -39,5 +40,5 @@ export const openAiResponses: ProviderExtractor = {
     return { usage, model, rejected: reader.rejected, terminal: TERMINAL_TYPES.has(type) };
   },
   bodyPaths: [...layoutPaths(LAYOUT), 'model', 'type'],
-  signals: [...layoutRoots(LAYOUT), ...(TERMINAL_TYPES as ReadonlySet<string>)],
+  mayMatter: anyWord([...layoutRoots(LAYOUT), ...(TERMINAL_TYPES as ReadonlySet<string>)]),
 };
