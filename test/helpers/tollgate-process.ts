@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
-/** The compiled entry point `npm start` runs. */
-export const MAIN = 'dist/src/main.js';
+/**
+ * The compiled entry point `npm start` runs, found beside this file, so that
+ * callers (tests, the demo) may run from any working directory.
+ */
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 /** A tollgate started as its own process, as `npm start` starts it. */
 export class TollgateProcess {
