@@ -24,12 +24,16 @@ export interface EvaluatedEndpoint {
   readonly weight: number;
 }
 
-/** Whether one priority level of a cluster has fallen below Envoy's panic threshold. */
+/** Whether Envoy runs one priority level of a cluster in panic mode. */
 export interface PanicLevel {
   readonly priority: number;
   /** Endpoints Envoy may route to (HEALTHY, UNKNOWN or DEGRADED). */
   readonly routable: number;
   readonly total: number;
+  /**
+   * True when Envoy would ignore health in this level: its routable share is
+   * under the panic threshold and the cluster as a whole lacks capacity.
+   */
   readonly below: boolean;
 }
 
@@ -85,7 +89,7 @@ function evaluateEndpoint(cluster: ClusterHealthConfig, input: EndpointInput): E
   return { ...base, envoyHealth, weight: config.weight };
 }
 
-function breakerReason(key: string, state: BreakerStateKind | undefined): HealthReason | undefined {
+function breakerReason(key: string, state?: BreakerStateKind): HealthReason | undefined {
   if (state === 'open') {
     return {
       check: 'circuit_breaker',
@@ -139,26 +143,50 @@ function applyGuard(
   return endpoints;
 }
 
+/**
+ * Envoy's default overprovisioning factor, in percent. tollgate sends no
+ * `policy.overprovisioning_factor`, so every subscriber uses this one.
+ */
+const OVERPROVISIONING_PERCENT = 140;
+
+/**
+ * Which priority levels Envoy runs in panic mode, computed as Envoy does. A
+ * level's availability is its share of healthy hosts times 1.4, capped at
+ * 100, plus the same for degraded hosts; the levels' sum, capped at 100, is
+ * the normalized total availability. While that total is 100 Envoy ignores
+ * panic thresholds altogether (a backup priority with no healthy host is
+ * simply not used, and 3 of 4 hosts healthy is enough whatever the
+ * threshold); below it, a level panics when its routable share is under the
+ * threshold.
+ */
 function panicLevels(
   cluster: ClusterHealthConfig,
   endpoints: readonly EvaluatedEndpoint[],
 ): PanicLevel[] {
-  const levels = new Map<number, { routable: number; total: number }>();
+  const levels = new Map<number, { healthy: number; degraded: number; total: number }>();
   for (const endpoint of endpoints) {
-    const level = levels.get(endpoint.config.priority) ?? { routable: 0, total: 0 };
+    const level = levels.get(endpoint.config.priority) ?? { healthy: 0, degraded: 0, total: 0 };
     level.total += 1;
-    if (endpoint.envoyHealth !== 'UNHEALTHY') level.routable += 1;
+    if (endpoint.envoyHealth === 'DEGRADED') level.degraded += 1;
+    else if (endpoint.envoyHealth !== 'UNHEALTHY') level.healthy += 1;
     levels.set(endpoint.config.priority, level);
   }
 
+  const share = (count: number, total: number) =>
+    Math.min(100, Math.floor((OVERPROVISIONING_PERCENT * count) / total));
+  const availability = [...levels.values()].reduce(
+    (sum, level) => sum + share(level.healthy, level.total) + share(level.degraded, level.total),
+    0,
+  );
+  const anyPanic = availability < 100;
+
   return [...levels.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([priority, { routable, total }]) => ({
-      priority,
-      routable,
-      total,
-      below: routable * 100 < cluster.panicThresholdPercent * total,
-    }));
+    .map(([priority, { healthy, degraded, total }]) => {
+      const routable = healthy + degraded;
+      const below = anyPanic && routable * 100 < cluster.panicThresholdPercent * total;
+      return { priority, routable, total, below };
+    });
 }
 
 function degradedWeight(cluster: ClusterHealthConfig, config: EndpointConfig): number {

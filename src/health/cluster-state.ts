@@ -26,7 +26,7 @@ interface Member {
  * The endpoints of one cluster, each with its probe state and (when the
  * cluster has checks) its checker. A reload goes through {@link update}:
  * endpoints that stay keep their state and timer; only those whose settings
- * changed get a new prober.
+ * (or CA bundle) changed get a new prober.
  */
 export class ClusterState {
   private readonly members = new Map<string, Member>();
@@ -71,7 +71,11 @@ export class ClusterState {
    * running for an endpoint that is gone.
    */
   update(next: ClusterHealthConfig, cas: ReadonlyMap<string, Buffer>): Promise<void>[] {
-    const checksChanged = !sameJson(this.current.checks, next.checks);
+    // A reload re-reads the CA bundle: a rotated one must reach the probers
+    // even though the config names the same file.
+    const caFile = next.checks.tls?.caFile;
+    const caChanged = caFile !== undefined && !sameBytes(this.cas.get(caFile), cas.get(caFile));
+    const checksChanged = caChanged || !sameJson(this.current.checks, next.checks);
     this.current = next;
     this.cas = cas;
 
@@ -162,6 +166,10 @@ export class ClusterState {
 function timingOf(cluster: ClusterHealthConfig): RoundTiming {
   const { intervalMs, jitterMs, jitterPercent } = cluster.checks;
   return { intervalMs, jitterMs, jitterPercent };
+}
+
+function sameBytes(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : a.equals(b);
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -240,7 +240,10 @@ function compileCluster(cluster: ClusterFile, configFile: string): ClusterHealth
   };
 }
 
-/** Whether a cluster probes anything; without checks its endpoints are HEALTHY unless a breaker says otherwise. */
+/**
+ * Whether a cluster probes anything; without checks its endpoints are
+ * HEALTHY unless a breaker says otherwise.
+ */
 export function hasChecks(checks: CheckSettings): boolean {
   return Boolean(checks.inferenceProbe || checks.modelStatus || checks.queueDepth);
 }

@@ -39,8 +39,9 @@ export interface WarmthChange {
   readonly detail: string;
 }
 
-/** The set of configured clusters changed; `names` lists every cluster added, changed or removed. */
+/** The set of configured clusters changed. */
 export interface ClustersChanged {
+  /** Every cluster added, changed or removed. */
   readonly names: readonly string[];
 }
 

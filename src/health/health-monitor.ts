@@ -156,14 +156,15 @@ export class HealthMonitor {
       onError: (endpoint, error) =>
         this.options.logger.error(
           { err: error, cluster: name, endpoint },
-          'a probe round failed inside tollgate; the endpoint keeps its status and is probed again',
+          'a probe round failed inside tollgate; the endpoint keeps its status and is ' +
+            'probed again',
         ),
     });
     if (this.started && !this.stopped) state.start();
     return state;
   }
 
-  private onRound(cluster: string, endpoint: string, round: ProbeRound, effect: RoundEffect): void {
+  private onRound(cluster: string, endpoint: string, round: ProbeRound, effect: RoundEffect) {
     this.events.roundFinished.emit({ cluster, endpoint, round });
     if (effect.warmth) this.events.warmthChanged.emit({ cluster, endpoint, ...effect.warmth });
     this.markDirty(cluster);

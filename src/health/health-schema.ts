@@ -83,7 +83,7 @@ const endpointSchema = z.strictObject({
   port: wholeNumber(1, 65535),
   /** How probes talk to it: `http`, or `https` (TLS, verified against `checks.tls`). */
   scheme: z.enum(['http', 'https']).default('http'),
-  /** Sent as the probe's Host header and TLS server name, and to Envoy as the endpoint hostname. */
+  /** The probe's Host header and TLS name; sent to Envoy as the endpoint's hostname. */
   hostname: z.string().min(1).optional(),
   /** Where the endpoint runs, for Envoy's locality-aware load balancing. */
   locality: localitySchema.optional(),
@@ -199,7 +199,7 @@ const clusterSchema = z
     name: z.string().min(1, 'expected a cluster name'),
     /** The backends of this cluster. */
     endpoints: z.array(endpointSchema).min(1, 'expected at least one endpoint'),
-    /** Probes and their timing; no checks: every endpoint is HEALTHY unless its breaker is open. */
+    /** Probes and their timing; none: each endpoint is HEALTHY unless its breaker is open. */
     checks: checksSchema.prefault({}),
     /** A DEGRADED endpoint's weight is its weight times this (at least 1). */
     degraded_weight_factor: z.number().gt(0, 'must be more than 0').max(1).default(0.5),

@@ -118,7 +118,8 @@ export class ProbeClient {
       });
       const body = await readCapped(response.body, this.options.maxBodyBytes);
       if (body === undefined) {
-        return failure('body_too_large', `body over ${this.options.maxBodyBytes} bytes`, latency());
+        const detail = `body over ${this.options.maxBodyBytes} bytes`;
+        return failure('body_too_large', detail, latency());
       }
 
       return {

@@ -52,6 +52,11 @@ export interface ProbeRoundInput {
  * probe's response or its own endpoint), then each model's status. The
  * requests are sequential so that an endpoint never sees two probes at once;
  * each is bounded by its own timeout. Never throws: failures are verdicts.
+ *
+ * An inference probe that gets no answer at all (a timeout, a refused
+ * connection) ends the round: the endpoint is UNHEALTHY whatever the other
+ * checks say, and asking them would only add their timeouts to the time it
+ * takes to publish that.
  */
 export async function runProbeRound(input: ProbeRoundInput): Promise<ProbeRound> {
   const { clock, checks } = input;
@@ -63,11 +68,20 @@ export async function runProbeRound(input: ProbeRoundInput): Promise<ProbeRound>
     runs.push(run);
     verdicts.push(verdict);
   };
+  const finish = (extra: Pick<ProbeRound, 'warmth' | 'queueDepth'> = {}): ProbeRound => ({
+    startedAtWallMs,
+    finishedAtWallMs: clock.wallMs(),
+    durationMs: clock.monotonicMs() - started,
+    verdict: combineVerdicts(verdicts),
+    checks: runs,
+    ...extra,
+  });
 
   const probe = checks.inferenceProbe
     ? await runInferenceProbe(input.client, checks.inferenceProbe)
     : undefined;
   if (probe) record(probeRun(probe), probe.verdict);
+  if (probe && !probe.response) return finish();
 
   const warmth = observeWarmth(input, probe, started);
   if (warmth) record(warmth.run, warmth.verdict);
@@ -82,15 +96,7 @@ export async function runProbeRound(input: ProbeRoundInput): Promise<ProbeRound>
     record({ check: 'model_status', status: verdict.status, latencyMs, failed }, verdict);
   }
 
-  return {
-    startedAtWallMs,
-    finishedAtWallMs: clock.wallMs(),
-    durationMs: clock.monotonicMs() - started,
-    verdict: combineVerdicts(verdicts),
-    checks: runs,
-    warmth: warmth?.reading,
-    queueDepth,
-  };
+  return finish({ warmth: warmth?.reading, queueDepth });
 }
 
 function probeRun(probe: InferenceProbeOutcome): CheckRun {
@@ -125,14 +131,16 @@ async function readQueue(
 ): Promise<number | undefined> {
   const settings = input.checks.queueDepth;
   if (!settings) return undefined;
-  // Read from the probe's response, but the probe got none: its own failure
-  // already says why, and "no depth" would only repeat it.
-  if (!settings.endpoint && !probe?.response) return undefined;
 
   const before = input.clock.monotonicMs();
   const result = await runQueueDepth(input.client, settings, probe?.response);
   const latencyMs = settings.endpoint ? input.clock.monotonicMs() - before : undefined;
   const failed = result.depth === undefined;
+  // A failed probe's answer (a 503, say) may still carry the depth, and then
+  // it counts; an error page without it is the probe's failure, not the queue's.
+  const probeFailed = probe !== undefined && probe.verdict.status !== 'HEALTHY';
+  if (failed && !settings.endpoint && probeFailed) return undefined;
+
   record(
     { check: 'queue_depth', status: result.verdict.status, latencyMs, failed },
     result.verdict,

@@ -48,7 +48,8 @@ function judge(result: ProbeResult, settings: InferenceProbeSettings): Inference
     return { verdict: failed(`${result.kind}: ${result.detail}`), latencyMs };
   }
   if (result.status < 200 || result.status > 299) {
-    return { verdict: failed(`HTTP ${result.status}`, result.status), latencyMs, response: result };
+    const verdict = failed(`HTTP ${result.status}`, result.status);
+    return { verdict, latencyMs, response: result };
   }
 
   const problem = completionProblem(parseJson(result.body));
@@ -56,7 +57,8 @@ function judge(result: ProbeResult, settings: InferenceProbeSettings): Inference
 
   const outcome = { latencyMs, completionLatencyMs: latencyMs, response: result };
   if (settings.maxLatencyMs !== undefined && latencyMs > settings.maxLatencyMs) {
-    const detail = `answered in ${Math.round(latencyMs)} ms, over max_latency_ms ${settings.maxLatencyMs}`;
+    const detail =
+      `answered in ${Math.round(latencyMs)} ms, over max_latency_ms ` + settings.maxLatencyMs;
     return { ...outcome, verdict: failed(detail, Math.round(latencyMs)) };
   }
   return { ...outcome, verdict: HEALTHY_VERDICT };
