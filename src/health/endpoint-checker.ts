@@ -88,14 +88,20 @@ export class EndpointChecker {
     if (this.started && !this.stopped) this.scheduleIn(this.nextDelayMs());
   }
 
-  /** Stops the loop; a round in flight is awaited and its result dropped. */
+  /**
+   * Stops the loop. The prober is closed at once, which cuts a request in
+   * flight: shutdown and the removal of an endpoint must not wait out a probe
+   * timeout (a backend that hangs would hold them for the whole of it). The
+   * round then ends and its result is dropped; this resolves after that.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = undefined;
 
+    const closing = this.prober.close();
     await this.running;
-    await this.prober.close();
+    await closing;
   }
 
   private scheduleIn(delayMs: number): void {

@@ -102,6 +102,27 @@ describe('probe scheduling', () => {
     assert.equal(published(monitor, 'llm', keyOf(healthy.port)).status, 'HEALTHY');
   });
 
+  it('stops at once, cutting a probe in flight rather than waiting out its timeout', async () => {
+    let connected = false;
+    const hanging = await startRawBackend(() => (connected = true));
+    cleanup.push(() => hanging.close());
+    const cluster = compileTestCluster({
+      name: 'llm',
+      endpoints: [loopback(hanging.port)],
+      checks: { timeout: '30s', inference_probe: { model: 'm' } },
+    });
+    const { monitor } = await startMonitor([cluster]);
+    const rounds: RoundFinished[] = [];
+    monitor.events.roundFinished.subscribe((event) => rounds.push(event));
+    await waitFor(() => connected);
+
+    const started = Date.now();
+    await monitor.stop();
+
+    assert.ok(Date.now() - started < 1000, `stop took ${Date.now() - started} ms`);
+    assert.deepEqual(rounds, [], 'the cut round is not reported');
+  });
+
   it('moves an endpoint only after healthy_threshold or unhealthy_threshold rounds', async () => {
     const clock = new FakeClock();
     let failing = false;

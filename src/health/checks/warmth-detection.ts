@@ -25,6 +25,9 @@ export type WarmthReading =
  * baseline, or when it is the first success after `idleColdTimeoutMs`
  * without one: the model was idle that long and has presumably been
  * unloaded, so this answer paid for the reload whatever its latency.
+ * Probes are inference requests themselves, so that idle time is an outage
+ * of the probes, not a lull in client traffic, which tollgate cannot see per
+ * endpoint.
  */
 export class WarmthTracker {
   private readonly samples: number[] = [];
