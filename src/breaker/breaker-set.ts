@@ -39,6 +39,10 @@ export interface BreakerSetOptions {
  *
  * Scoped breakers (a namespace's or service's own, named by canonical id) are
  * kept apart, so that traffic naming an upstream never reaches one by name.
+ * A dynamic breaker whose upstream name equals a scoped id (an authority
+ * `payments:8080` beside upstream `8080` of namespace `payments`) shares that
+ * name on /status, in metrics and for the admin controls, which act on the
+ * scoped one; config validation rules out the same clash for configured ones.
  */
 export class BreakerSet {
   /** Transitions and rejections of every breaker in the set. */

@@ -203,8 +203,10 @@ export class DecisionEngine {
    */
   private breakerFor(upstream: string, scope: Scope): CircuitBreaker | undefined {
     const found = this.policies.breakers.resolveEntry(policyName(upstream), scope);
-    const scoped = found && found.step !== 'global';
-    return (scoped && this.breakers.findScoped(found.id.canonical)) || this.breakers.get(upstream);
+    // A snapshot older than the breaker set (a stream that began before a
+    // reload removed the breaker) falls back to the global one.
+    const own = found && found.step !== 'global' && this.breakers.findScoped(found.id.canonical);
+    return own || this.breakers.get(upstream);
   }
 
   private timeoutHeaders(scope: Scope): Array<[string, string]> {
