@@ -15,6 +15,8 @@ import { ConfigReloadService, type ConfigReloadSettings } from './config/reload-
 import type { TollgateConfig } from './config/tollgate-config.js';
 import { DecisionEngine } from './engine/decision-engine.js';
 import { HealthMonitor } from './health/health-monitor.js';
+import { PolicyRegistries, type PolicySnapshot } from './policy/policy-registries.js';
+import { describeResolution } from './policy/policy-resolution.js';
 import { observeHealthLogs, observeHealthMetrics } from './health/health-observers.js';
 import { healthRoutes } from './health/health-routes.js';
 import { EndpointDiscovery } from './services/eds/endpoint-discovery.js';
@@ -61,6 +63,7 @@ export async function startTollgate(
   const breakers = new BreakerSet({
     defaults: config.breakers.defaults,
     perUpstream: config.breakers.upstreams,
+    scoped: config.breakers.scoped,
     maxDynamic: config.breakers.maxDynamic,
     clock: runtime.clock ?? systemClock,
   });
@@ -80,7 +83,7 @@ export async function startTollgate(
   const budgetStore = config.budgets.enabled
     ? await openBudgetStore(config.budgets, logger)
     : undefined;
-  const ledgerFor = (current: TollgateConfig) =>
+  const ledgerFor = (current: TollgateConfig, policies: PolicySnapshot) =>
     budgetStore && current.budgets.enabled
       ? new BudgetLedger({
           config: current.budgets,
@@ -89,17 +92,21 @@ export async function startTollgate(
           metrics,
           clock: runtime.clock,
           ownsStore: false,
+          rules: policies.budgets,
         })
       : undefined;
 
-  // Each stream reads the engine once, at its start; a reload swaps in a new one.
+  // Each stream reads the engine once, at its start; a reload swaps in a new
+  // one, built on a snapshot of the scoped policies that reload made live.
   const live = new LiveConfig({
     initial: config,
     breakers,
+    policies: new PolicyRegistries(),
     logger,
-    buildEngine: (current) => {
-      const ledger = ledgerFor(current);
-      return new DecisionEngine(current, breakers, metrics, ledger && { ledger, logger });
+    buildEngine: (current, policies) => {
+      const ledger = ledgerFor(current, policies);
+      const budgets = ledger && { ledger, logger };
+      return new DecisionEngine(current, breakers, metrics, budgets, policies);
     },
   });
   // Clusters are checked before anything changes. Endpoints that stay keep
@@ -145,11 +152,16 @@ export async function startTollgate(
     breakers: () => breakers,
     isReady: () => !draining && grpc.port !== undefined,
     auth: () => live.config.server.adminAuth,
-    status: () => ({
+    status: (scope) => ({
       config: live.config.source,
       reload: reloads?.status(),
       draining,
+      namespaces: live.config.namespaces,
       breakers: breakers.list().map((breaker) => breaker.snapshot()),
+      ...(scope && {
+        scope,
+        resolution: describeResolution(live.engine.policies, scope),
+      }),
     }),
     logger,
     routes: [

@@ -5,13 +5,19 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 
 import type { BreakerSet } from '../breaker/breaker-set.js';
+import { isScopePart, SCOPE_PART_RULE } from '../policy/policy-name.js';
+import { Scope } from '../registry/scope.js';
 import { isLoopbackHost, refusalOf, type AdminAuthSettings } from './admin-auth.js';
 
 /** What the admin port reads and controls. */
 export interface AdminDeps {
   readonly metrics: Registry;
   readonly breakers: () => BreakerSet;
-  readonly status: () => Record<string, unknown>;
+  /**
+   * The body of `/status`; with `?namespace=NS[&service=SVC]`, `scope` is
+   * that scope and the body says how each policy resolves from it.
+   */
+  readonly status: (scope?: Scope) => Record<string, unknown>;
   readonly isReady: () => boolean;
   readonly logger: Logger;
   /** Endpoints of other features (budgets, health, ...), each defined beside its feature. */
@@ -59,7 +65,7 @@ export class AdminServer {
       { method: 'GET', path: /^\/metrics$/, handler: () => this.metrics() },
       { method: 'GET', path: /^\/healthz$/, handler: () => ({ status: 200, body: { ok: true } }) },
       { method: 'GET', path: /^\/readyz$/, handler: () => this.ready() },
-      { method: 'GET', path: /^\/status$/, handler: () => ({ status: 200, body: deps.status() }) },
+      { method: 'GET', path: /^\/status$/, handler: (_match, req) => this.status(req) },
       {
         method: 'POST',
         path: /^\/breakers\/([^/]+)\/(reset|open)$/,
@@ -151,6 +157,25 @@ export class AdminServer {
   private async metrics(): Promise<Reply> {
     const body = await this.deps.metrics.metrics();
     return { status: 200, body, contentType: this.deps.metrics.contentType };
+  }
+
+  private status(req: IncomingMessage): Reply {
+    const query = new URL(req.url ?? '/', 'http://admin').searchParams;
+    const namespace = query.get('namespace');
+    const service = query.get('service');
+    if (namespace === null && service === null) return { status: 200, body: this.deps.status() };
+
+    if (namespace === null) {
+      return { status: 400, body: { error: 'service needs namespace: ?namespace=NS&service=SVC' } };
+    }
+    const bad = [namespace, service].find((part) => part !== null && !isScopePart(part));
+    if (bad !== undefined) {
+      const error = `${JSON.stringify(bad)} is not a namespace or service name (${SCOPE_PART_RULE})`;
+      return { status: 400, body: { error } };
+    }
+
+    const scope = service === null ? Scope.namespace(namespace) : Scope.service(namespace, service);
+    return { status: 200, body: this.deps.status(scope) };
   }
 
   private ready(): Reply {

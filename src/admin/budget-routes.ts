@@ -5,9 +5,12 @@ import { isBudgetStoreError } from '../budget/budget-store-error.js';
 import type { AdminReply, AdminRoute } from './admin-server.js';
 
 /**
- * The budget endpoints: `GET /budgets` (every configured tenant and every
- * tenant seen this period), `GET /budgets/{tenant}`, and
- * `POST /budgets/{tenant}/reset` (usage of the current period back to zero).
+ * The budget endpoints: `GET /budgets` (every budget written for a tenant and
+ * every counter used this period), `GET /budgets/{key}`, and
+ * `POST /budgets/{key}/reset` (usage of the current period back to zero). A
+ * key is a tenant id for global budgets and `NAMESPACE:TENANT` or
+ * `NAMESPACE:SERVICE:TENANT` for scoped ones (a `:` in the tenant id itself
+ * is written `%3A`, so `%253A` in the URL).
  */
 export function budgetRoutes(ledger: () => BudgetLedger | undefined, logger: Logger): AdminRoute[] {
   return [
@@ -30,10 +33,10 @@ export function budgetRoutes(ledger: () => BudgetLedger | undefined, logger: Log
       path: /^\/budgets\/([^/]+)\/reset$/,
       handler: (match) =>
         withLedger(ledger(), async (l) => {
-          const tenant = decodeURIComponent(match[1] ?? '');
-          await l.reset(tenant);
-          logger.info({ tenant }, 'budget reset from the admin port');
-          return { status: 200, body: await l.status(tenant) };
+          const key = decodeURIComponent(match[1] ?? '');
+          await l.reset(key);
+          logger.info({ budget: key }, 'budget reset from the admin port');
+          return { status: 200, body: await l.status(key) };
         }),
     },
   ];

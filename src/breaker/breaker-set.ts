@@ -11,6 +11,13 @@ export interface BreakerSetOptions {
   /** Upstreams with their own settings; their breakers always exist. */
   readonly perUpstream: ReadonlyMap<string, BreakerSettings>;
 
+  /**
+   * Breakers of namespaces and services, by canonical id (`payments:llm`);
+   * they always exist too, and only {@link BreakerSet.findScoped} returns
+   * them to requests.
+   */
+  readonly scoped?: ReadonlyMap<string, BreakerSettings>;
+
   /** How many breakers may be created on demand for unconfigured upstreams. */
   readonly maxDynamic: number;
 
@@ -29,6 +36,13 @@ export interface BreakerSetOptions {
  *
  * Dynamic breakers are never evicted: once the cap is reached, further new
  * names stay unguarded until restart.
+ *
+ * Scoped breakers (a namespace's or service's own, named by canonical id) are
+ * kept apart, so that traffic naming an upstream never reaches one by name.
+ * A dynamic breaker whose upstream name equals a scoped id (an authority
+ * `payments:8080` beside upstream `8080` of namespace `payments`) shares that
+ * name on /status, in metrics and for the admin controls, which act on the
+ * scoped one; config validation rules out the same clash for configured ones.
  */
 export class BreakerSet {
   /** Transitions and rejections of every breaker in the set. */
@@ -36,6 +50,7 @@ export class BreakerSet {
 
   private readonly clock: Clock;
   private readonly configured = new Map<string, CircuitBreaker>();
+  private readonly scoped = new Map<string, CircuitBreaker>();
   private readonly dynamic = new Map<string, CircuitBreaker>();
   private defaults: BreakerSettings;
   private maxDynamic: number;
@@ -43,7 +58,8 @@ export class BreakerSet {
 
   /** Throws a `RangeError` if any settings or `maxDynamic` are out of range. */
   constructor(options: BreakerSetOptions) {
-    assertValid(options.defaults, options.perUpstream, options.maxDynamic);
+    const scoped = options.scoped ?? new Map<string, BreakerSettings>();
+    assertValid(options.defaults, options.perUpstream, options.maxDynamic, scoped);
 
     this.events = options.events ?? new BreakerEvents();
     this.clock = options.clock ?? systemClock;
@@ -53,6 +69,7 @@ export class BreakerSet {
     for (const [name, settings] of options.perUpstream) {
       this.configured.set(name, this.create(name, settings));
     }
+    for (const [id, settings] of scoped) this.scoped.set(id, this.create(id, settings));
   }
 
   /**
@@ -73,14 +90,19 @@ export class BreakerSet {
     return breaker;
   }
 
-  /** The breaker named `name`, if it exists. Never creates one. */
+  /** The breaker named `name` (an upstream or a scoped breaker's id), if it exists. Never creates one. */
   find(name: string): CircuitBreaker | undefined {
-    return this.configured.get(name) ?? this.dynamic.get(name);
+    return this.configured.get(name) ?? this.scoped.get(name) ?? this.dynamic.get(name);
   }
 
-  /** Every breaker, configured and dynamic, sorted by name. */
+  /** The scoped breaker with canonical id `id`, if it is configured. */
+  findScoped(id: string): CircuitBreaker | undefined {
+    return this.scoped.get(id);
+  }
+
+  /** Every breaker, configured, scoped and dynamic, sorted by name. */
   list(): CircuitBreaker[] {
-    const all = [...this.configured.values(), ...this.dynamic.values()];
+    const all = [...this.configured.values(), ...this.scoped.values(), ...this.dynamic.values()];
     return all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
@@ -91,7 +113,8 @@ export class BreakerSet {
    * cap). Dynamic breakers take the new defaults. Breakers no longer
    * configured are disposed and dropped; a later request makes a fresh
    * dynamic one. A lowered `maxDynamic` only limits new breakers: existing
-   * ones are kept rather than lose their state.
+   * ones are kept rather than lose their state. Scoped breakers follow the
+   * same rule by id: kept with new settings, created, or disposed.
    *
    * Everything is validated first, so a `RangeError` leaves the set unchanged.
    */
@@ -99,8 +122,9 @@ export class BreakerSet {
     defaults: BreakerSettings,
     perUpstream: ReadonlyMap<string, BreakerSettings>,
     maxDynamic: number,
+    scoped: ReadonlyMap<string, BreakerSettings> = new Map(),
   ): void {
-    assertValid(defaults, perUpstream, maxDynamic);
+    assertValid(defaults, perUpstream, maxDynamic, scoped);
 
     this.defaults = defaults;
     if (maxDynamic !== this.maxDynamic) this.capReported = false;
@@ -109,6 +133,7 @@ export class BreakerSet {
 
     for (const [name, settings] of perUpstream) this.configure(name, settings);
     for (const breaker of this.dynamic.values()) breaker.updateSettings(defaults);
+    this.reconfigureScoped(scoped);
   }
 
   /** Disposes every breaker and empties the set. */
@@ -116,6 +141,7 @@ export class BreakerSet {
     for (const breaker of this.list()) breaker.dispose();
 
     this.configured.clear();
+    this.scoped.clear();
     this.dynamic.clear();
   }
 
@@ -128,6 +154,20 @@ export class BreakerSet {
 
   private create(name: string, settings: BreakerSettings): CircuitBreaker {
     return new CircuitBreaker(name, settings, this.clock, this.events);
+  }
+
+  private reconfigureScoped(scoped: ReadonlyMap<string, BreakerSettings>): void {
+    for (const [id, breaker] of this.scoped) {
+      if (scoped.has(id)) continue;
+
+      breaker.dispose();
+      this.scoped.delete(id);
+    }
+    for (const [id, settings] of scoped) {
+      const existing = this.scoped.get(id);
+      if (existing) existing.updateSettings(settings);
+      else this.scoped.set(id, this.create(id, settings));
+    }
   }
 
   private dropUnconfigured(perUpstream: ReadonlyMap<string, BreakerSettings>): void {
@@ -156,6 +196,7 @@ function assertValid(
   defaults: BreakerSettings,
   perUpstream: ReadonlyMap<string, BreakerSettings>,
   maxDynamic: number,
+  scoped: ReadonlyMap<string, BreakerSettings>,
 ): void {
   if (!Number.isInteger(maxDynamic) || maxDynamic < 0) {
     throw new RangeError(`breaker maxDynamic must be an integer of at least 0, got ${maxDynamic}`);
@@ -164,5 +205,8 @@ function assertValid(
   assertValidBreakerSettings(defaults, 'default breaker');
   for (const [name, settings] of perUpstream) {
     assertValidBreakerSettings(settings, `breaker ${JSON.stringify(name)}`);
+  }
+  for (const [id, settings] of scoped) {
+    assertValidBreakerSettings(settings, `scoped breaker ${JSON.stringify(id)}`);
   }
 }

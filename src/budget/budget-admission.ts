@@ -55,6 +55,10 @@ export type BudgetAdmission =
 /** A budgeted tenant's current period, as the admin port shows it. */
 export interface BudgetStatus {
   readonly tenant: string;
+  /** The counter's key: the tenant, prefixed by the budget's scope when it is scoped. */
+  readonly key: string;
+  /** The canonical id of the budget that applies (`acme`, `default`, `payments:default`). */
+  readonly budget: string;
   readonly budgeted: true;
   /** hourly, daily, monthly or `custom N s`. */
   readonly period: string;
@@ -84,5 +88,6 @@ export interface BudgetStatus {
 /** A tenant without a budget. */
 export interface UnbudgetedStatus {
   readonly tenant: string;
+  readonly key: string;
   readonly budgeted: false;
 }

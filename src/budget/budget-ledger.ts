@@ -29,17 +29,20 @@ import {
   type ReserveOutcome,
 } from './budget-store.js';
 import { BudgetStoreError, isBudgetStoreError } from './budget-store-error.js';
+import { Scope } from '../registry/scope.js';
+import type { ScopedLookup } from '../registry/scoped-view.js';
 import {
-  budgetFor,
-  DEFAULT_BUDGET,
-  type BudgetRule,
-  type BudgetsConfig,
-} from './budgets-config.js';
+  accountAt,
+  globalBudgetRules,
+  resolveAccount,
+  type BudgetAccount,
+} from './budget-account.js';
+import { DEFAULT_BUDGET, type BudgetRule, type BudgetsConfig } from './budgets-config.js';
 import { OnceReservation } from './once-reservation.js';
 import { StoreOutageLog } from './store-outage-log.js';
 import { countTokens } from './token-count.js';
 
-export type { BudgetAdmission, BudgetCheck, BudgetStatus, UnbudgetedStatus };
+export type { BudgetAccount, BudgetAdmission, BudgetCheck, BudgetStatus, UnbudgetedStatus };
 export type { BudgetReservation } from './budget-admission.js';
 
 /** What a ledger is built from. */
@@ -53,16 +56,31 @@ export interface BudgetLedgerDeps {
   readonly clock?: Clock;
   /** Whether {@link BudgetLedger.close} closes the store too (default true). */
   readonly ownsStore?: boolean;
+  /**
+   * Every budget, global and scoped, as the config's policy snapshot holds
+   * them; by default the global ones of `config.tenants`.
+   */
+  readonly rules?: ScopedLookup<BudgetRule>;
 }
+
+/** Who to charge: an account from {@link BudgetLedger.account}, or a tenant in the global scope. */
+export type Chargee = BudgetAccount | string;
 
 /**
  * Per-tenant token budgets: decides whether a request's estimate fits,
  * reserves it, settles it with the tokens actually used, raises alerts and
  * answers status. All counts live in the {@link BudgetStore}, so several
  * ledgers (processes, replicas) on one store share the same budgets.
+ *
+ * Counters are kept by account key (see {@link BudgetAccount}): a plain
+ * tenant id for global budgets, prefixed by the budget's scope for scoped
+ * ones. The admin port names counters by that key.
  */
 export class BudgetLedger {
   private readonly config: BudgetsConfig;
+  private readonly rules: ScopedLookup<BudgetRule>;
+  /** Keys of budgets written for one tenant (not `default`): those get gauges. */
+  private readonly named: ReadonlySet<string>;
   private readonly store: BudgetStore;
   private readonly logger: Logger;
   private readonly clock: Clock;
@@ -78,39 +96,58 @@ export class BudgetLedger {
     this.clock = deps.clock ?? systemClock;
     this.metrics = new BudgetMetrics(deps.metrics);
     this.ownsStore = deps.ownsStore ?? true;
+    this.rules = deps.rules ?? globalBudgetRules(deps.config.tenants);
+    this.named = new Set(
+      this.rules
+        .keys()
+        .filter((id) => id.name !== DEFAULT_BUDGET)
+        .map((id) => id.canonical),
+    );
     const webhook = deps.config.webhook && new AlertWebhook(deps.config.webhook, deps.logger);
     this.alerts = new BudgetAlerts(deps.logger, this.metrics, webhook);
     this.outage = new StoreOutageLog(deps.logger, deps.store.backend, deps.config.failOpen);
   }
 
-  /** Decides on `estimate` tokens for `tenant` and, when admitted, reserves them. */
-  async admit(tenant: string, estimate: number): Promise<BudgetAdmission> {
-    const { check, reservation } = await this.decide(tenant, estimate, false);
+  /** The account `tenant` is charged on in `scope` (global by default). */
+  account(tenant: string, scope: Scope = Scope.global()): BudgetAccount {
+    return resolveAccount(this.rules, tenant, scope);
+  }
+
+  /** Decides on `estimate` tokens for an account and, when admitted, reserves them. */
+  async admit(who: Chargee, estimate: number): Promise<BudgetAdmission> {
+    const { check, reservation } = await this.decide(this.accountOf(who), estimate, false);
     if ((check.result === 'allowed' || check.result === 'soft') && reservation) {
       return { ...check, reservation };
     }
     return check as Exclude<BudgetCheck, { result: 'allowed' | 'soft' }>;
   }
 
-  /** Decides on `estimate` tokens for `tenant` without reserving anything. */
-  async check(tenant: string, estimate: number): Promise<BudgetCheck> {
-    return (await this.decide(tenant, estimate, true)).check;
+  /** Decides on `estimate` tokens for an account without reserving anything. */
+  async check(who: Chargee, estimate: number): Promise<BudgetCheck> {
+    return (await this.decide(this.accountOf(who), estimate, true)).check;
   }
 
-  /** The tenant's current period. Rejects with a `BudgetStoreError` when the store is down. */
-  async status(tenant: string): Promise<BudgetStatus | UnbudgetedStatus> {
-    const rule = budgetFor(this.config, tenant);
-    if (!rule) return { tenant, budgeted: false };
+  /**
+   * The current period of the counter under `key` (a tenant id for global
+   * budgets, `NAMESPACE:TENANT` or `NAMESPACE:SERVICE:TENANT` for scoped
+   * ones). Rejects with a `BudgetStoreError` when the store is down.
+   */
+  async status(key: string): Promise<BudgetStatus | UnbudgetedStatus> {
+    const account = accountAt(this.rules, key);
+    const rule = account?.rule;
+    if (!account || !rule) return { tenant: account?.tenant ?? key, key, budgeted: false };
 
     const nowMs = this.clock.wallMs();
-    const key = this.keyOf(tenant, rule, nowMs);
-    const usage = await this.guard('read usage', () => this.store.usage(key, rule, nowMs));
-    this.updateGauges(tenant, usage.used, usage.allowance - usage.used - usage.reserved);
+    const period = this.keyOf(account.key, rule, nowMs);
+    const usage = await this.guard('read usage', () => this.store.usage(period, rule, nowMs));
+    this.updateGauges(account.key, usage.used, usage.allowance - usage.used - usage.reserved);
 
     const committed = usage.used + usage.reserved;
     const ceiling = rule.enforce ? ceilingOf(rule, usage.allowance) : usage.allowance;
     return {
-      tenant,
+      tenant: account.tenant,
+      key: account.key,
+      budget: account.budget!,
       budgeted: true,
       period: describePeriod(rule.period),
       used: usage.used,
@@ -121,31 +158,32 @@ export class BudgetLedger {
       usageFraction: usage.used / rule.limit,
       exhausted: committed >= ceiling,
       enforce: rule.enforce,
-      periodStart: new Date(key.startMs).toISOString(),
-      periodEnd: new Date(key.endMs).toISOString(),
+      periodStart: new Date(period.startMs).toISOString(),
+      periodEnd: new Date(period.endMs).toISOString(),
     };
   }
 
-  /** Status of every tenant named in the config and every tenant seen this period. */
+  /** Status of every budget written for one tenant and every counter used this period. */
   async list(): Promise<BudgetStatus[]> {
     const seen = await this.guard('list tenants', () =>
       this.store.activeTenants(this.clock.wallMs()),
     );
-    const named = [...this.config.tenants.keys()].filter((tenant) => tenant !== DEFAULT_BUDGET);
-    const tenants = [...new Set([...named, ...seen])].sort();
+    const keys = [...new Set([...this.named, ...seen])].sort();
 
-    const statuses = await Promise.all(tenants.map((tenant) => this.status(tenant)));
+    const statuses = await Promise.all(keys.map((key) => this.status(key)));
     return statuses.filter((status): status is BudgetStatus => status.budgeted);
   }
 
-  /** Sets the tenant's current period back to zero (used, reservations, fired alerts). */
-  async reset(tenant: string): Promise<void> {
-    const rule = budgetFor(this.config, tenant);
-    if (!rule) return;
+  /** Sets the current period of the counter under `key` back to zero (used, reservations, alerts). */
+  async reset(key: string): Promise<void> {
+    const account = accountAt(this.rules, key);
+    const rule = account?.rule;
+    if (!account || !rule) return;
 
     const nowMs = this.clock.wallMs();
-    await this.guard('reset', () => this.store.reset(this.keyOf(tenant, rule, nowMs), nowMs));
-    this.updateGauges(tenant, 0, rule.limit);
+    const period = this.keyOf(account.key, rule, nowMs);
+    await this.guard('reset', () => this.store.reset(period, nowMs));
+    this.updateGauges(account.key, 0, rule.limit);
   }
 
   /** Stops the alert webhook and, unless told otherwise, closes the store. */
@@ -159,17 +197,21 @@ export class BudgetLedger {
     await this.alerts.whenDelivered();
   }
 
+  private accountOf(who: Chargee): BudgetAccount {
+    return typeof who === 'string' ? this.account(who) : who;
+  }
+
   private async decide(
-    tenant: string,
+    account: BudgetAccount,
     estimate: number,
     dryRun: boolean,
   ): Promise<{ check: BudgetCheck; reservation?: OnceReservation }> {
-    const rule = budgetFor(this.config, tenant);
+    const rule = account.rule;
     if (!rule) return this.counted({ result: 'unbudgeted' });
 
     const tokens = wholeTokens(estimate);
     const nowMs = this.clock.wallMs();
-    const key = this.keyOf(tenant, rule, nowMs);
+    const key = this.keyOf(account.key, rule, nowMs);
     const reservationId = randomUUID();
     let outcome: ReserveOutcome;
     try {
@@ -194,7 +236,7 @@ export class BudgetLedger {
     const reserved = outcome.admitted && !dryRun;
     const committed = outcome.used + outcome.reserved + (reserved ? 0 : tokens);
     const remaining = Math.max(0, outcome.allowance - committed);
-    if (reserved) this.updateGauges(tenant, outcome.used, remaining);
+    if (reserved) this.updateGauges(account.key, outcome.used, remaining);
 
     if (!outcome.admitted) {
       return this.counted({
@@ -227,11 +269,12 @@ export class BudgetLedger {
    * settle whether or not its reservation is held. Undefined when the tenant
    * has no budget.
    */
-  charge(tenant: string): BudgetReservation | undefined {
-    const rule = budgetFor(this.config, tenant);
+  charge(who: Chargee): BudgetReservation | undefined {
+    const account = this.accountOf(who);
+    const rule = account.rule;
     if (!rule) return undefined;
 
-    const key = this.keyOf(tenant, rule, this.clock.wallMs());
+    const key = this.keyOf(account.key, rule, this.clock.wallMs());
     return new OnceReservation(
       (usage) => this.settle(key, rule, randomUUID(), usage),
       async () => undefined,
@@ -282,10 +325,11 @@ export class BudgetLedger {
     }
   }
 
-  private keyOf(tenant: string, rule: BudgetRule, nowMs: number): PeriodKey {
+  // The store calls its key `tenant`; it is the account key (a scoped budget's is prefixed).
+  private keyOf(accountKey: string, rule: BudgetRule, nowMs: number): PeriodKey {
     const window = periodAt(rule.period, nowMs);
     return {
-      tenant,
+      tenant: accountKey,
       startMs: window.startMs,
       endMs: window.endMs,
       previousStartMs: previousPeriod(rule.period, window).startMs,
@@ -318,12 +362,13 @@ export class BudgetLedger {
     }
   }
 
-  // Only tenants named in the config get gauges, so label values stay bounded.
-  private updateGauges(tenant: string, used: number, remaining: number): void {
-    if (tenant === DEFAULT_BUDGET || !this.config.tenants.has(tenant)) return;
+  // Only budgets written for one tenant get gauges (labelled with the account
+  // key), so label values stay bounded by the config.
+  private updateGauges(key: string, used: number, remaining: number): void {
+    if (!this.named.has(key)) return;
 
-    this.metrics.used.set({ tenant }, used);
-    this.metrics.remaining.set({ tenant }, Math.max(0, remaining));
+    this.metrics.used.set({ tenant: key }, used);
+    this.metrics.remaining.set({ tenant: key }, Math.max(0, remaining));
   }
 }
 

@@ -47,7 +47,8 @@ const countSchema = z
 
 const HEADER_TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
-const budgetSchema = z.strictObject({
+/** One tenant's budget. */
+export const budgetSchema = z.strictObject({
   /** How long the budget lasts before it starts again (UTC calendar aligned). */
   period: periodSchema,
   /** Tokens the tenant may spend per period. */

@@ -72,7 +72,9 @@ export function compileBudgets(
   env: NodeJS.ProcessEnv = process.env,
 ): BudgetsConfig {
   const tenants = new Map<string, BudgetRule>();
-  for (const [tenant, budget] of Object.entries(file.tenants)) tenants.set(tenant, toRule(budget));
+  for (const [tenant, budget] of Object.entries(file.tenants)) {
+    tenants.set(tenant, compileBudgetRule(budget));
+  }
 
   const store = file.store;
   const webhook = file.alerts.webhook;
@@ -110,7 +112,8 @@ export function budgetFor(config: BudgetsConfig, tenant: string): BudgetRule | u
   return config.tenants.get(tenant) ?? config.tenants.get(DEFAULT_BUDGET);
 }
 
-function toRule(budget: BudgetFile): BudgetRule {
+/** Compiles one budget as written (extra keys such as a scoped budget's `export` are ignored). */
+export function compileBudgetRule(budget: BudgetFile): BudgetRule {
   const period = budget.period;
   return {
     period:

@@ -1,8 +1,13 @@
 import { z } from 'zod';
 
+import { circuitBreakersSchema } from '../breaker/breaker-schema.js';
 import { budgetsNeedUsage, budgetsSchema } from '../budget/budget-schema.js';
 import { costAttributionSchema } from '../cost/pricing-schema.js';
 import { clustersSchema } from '../health/health-schema.js';
+import { namespacesSchema } from '../policy/namespaces-schema.js';
+import { ALWAYS, checkScopedPolicies } from '../policy/policy-checks.js';
+import { scopeSchema } from '../policy/scope-schema.js';
+import { timeoutsSchema } from '../policy/timeout-policy.js';
 import { tenantsSchema } from '../tenant/tenant-schema.js';
 import { usageSchema } from '../usage/usage-schema.js';
 import { wholeNumber } from './schema-helpers.js';
@@ -25,24 +30,6 @@ export const listenAddress = z
   .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, {
     message: 'port must be between 0 and 65535',
   });
-
-/** A status spec: an exact code (`503`), a class (`5xx`) or a range (`500-504`). */
-export const statusSpec = z
-  .union([z.number(), z.string()])
-  .transform((value) => String(value).trim().toLowerCase())
-  .refine(isStatusSpec, {
-    message: 'expected a status 100-599 like 503, a class like 5xx, or a range like 500-504',
-  });
-
-function isStatusSpec(spec: string): boolean {
-  if (/^[1-5]xx$/.test(spec)) return true;
-
-  const match = /^(\d{3})(?:-(\d{3}))?$/.exec(spec);
-  if (!match) return false;
-  const low = Number(match[1]);
-  const high = Number(match[2] ?? match[1]);
-  return low >= 100 && high <= 599 && low <= high;
-}
 
 const filePath = (whenMissing: string) =>
   z
@@ -119,57 +106,6 @@ const upstreamSchema = z.strictObject({
     .default(['attribute:xds.cluster_name', 'header:x-tollgate-upstream', 'authority']),
 });
 
-const breakerFields = {
-  /** Consecutive failures that open a closed breaker. */
-  failure_threshold: wholeNumber(1, 1_000_000),
-  /** Consecutive trial successes that close a half-open breaker. */
-  success_threshold: wholeNumber(1, 1_000_000),
-  /** How long an open breaker rejects before it admits trials. */
-  timeout_seconds: z.number().positive('must be more than 0').max(86_400, 'must be at most 86400'),
-  /** How many trial requests a half-open breaker lets through at once. */
-  half_open_max_requests: wholeNumber(1, 10_000),
-  /** Response statuses that count as failures; any other status is a success. */
-  failure_statuses: z.array(statusSpec).min(1),
-};
-
-const breakerDefaultsSchema = z.strictObject({
-  failure_threshold: breakerFields.failure_threshold.default(5),
-  success_threshold: breakerFields.success_threshold.default(2),
-  timeout_seconds: breakerFields.timeout_seconds.default(30),
-  half_open_max_requests: breakerFields.half_open_max_requests.default(1),
-  failure_statuses: breakerFields.failure_statuses.default(['5xx']),
-});
-
-const breakerOverrideSchema = z.strictObject({
-  failure_threshold: breakerFields.failure_threshold.optional(),
-  success_threshold: breakerFields.success_threshold.optional(),
-  timeout_seconds: breakerFields.timeout_seconds.optional(),
-  half_open_max_requests: breakerFields.half_open_max_requests.optional(),
-  failure_statuses: breakerFields.failure_statuses.optional(),
-});
-
-const circuitBreakersSchema = z.strictObject({
-  /** Turns breaker enforcement on or off as a whole. */
-  enabled: z.boolean().default(true),
-  /** Settings for every upstream without its own entry. */
-  defaults: breakerDefaultsSchema.prefault({}),
-  /** Per-upstream overrides, keyed by upstream name; unset fields inherit `defaults`. */
-  upstreams: z
-    .record(
-      z.string().min(1, 'an upstream name cannot be empty'),
-      // `name:` with nothing under it means "use the defaults".
-      breakerOverrideSchema.nullable().transform((override) => override ?? {}),
-    )
-    .default({}),
-  /**
-   * The most breakers created on the fly for upstreams that have no entry.
-   * Bounds memory and metric cardinality when the upstream comes from a
-   * client-controlled source such as `:authority`; past it, requests to new
-   * upstreams pass unguarded and are counted.
-   */
-  max_dynamic_breakers: wholeNumber(0, 100_000).default(256),
-});
-
 /**
  * Top-level keys starting with `x-` are free for YAML anchors that other
  * sections merge in (`<<: *defaults`); they are not config.
@@ -194,12 +130,18 @@ export const configSchema = z.preprocess(
       budgets: budgetsSchema.prefault({}),
       /** Inference backends probed and published to Envoy over EDS. */
       clusters: clustersSchema,
+      /** Where a request's namespace and service (its policy scope) come from. */
+      scope: scopeSchema.prefault({}),
+      /** The global upstream timeout; absent leaves Envoy's route timeout alone. */
+      timeouts: timeoutsSchema.optional(),
+      /** Breakers, budgets, prices and timeouts per namespace and service. */
+      namespaces: namespacesSchema,
     })
-    .superRefine(budgetsNeedUsage),
+    .superRefine(budgetsNeedUsage)
+    .superRefine(checkScopedPolicies, ALWAYS),
 );
 
 /** The validated file, with defaults filled in. */
 export type ConfigFile = z.output<typeof configSchema>;
 
-/** Settings of one breaker as written in the file, after defaults. */
-export type BreakerFileSettings = z.output<typeof breakerDefaultsSchema>;
+export type { BreakerFileSettings } from '../breaker/breaker-schema.js';

@@ -1,14 +1,17 @@
 import path from 'node:path';
 
 import type { AdminAuthSettings } from '../admin/admin-auth.js';
+import { compileBreakerSettings } from '../breaker/breaker-schema.js';
 import type { BreakerSettings } from '../breaker/breaker-settings.js';
 import { compileBudgets, type BudgetsConfig } from '../budget/budgets-config.js';
 import { PricingTable } from '../cost/pricing-table.js';
 import { compileClusters, type ClusterHealthConfig } from '../health/health-config.js';
 import { compileTenantPolicy, type TenantPolicy } from '../tenant/tenant-source.js';
 import { compileUsagePolicy, type UsagePolicy } from '../usage/usage-policy.js';
-import { compileStatusMatcher } from '../breaker/status-matcher.js';
-import type { BreakerFileSettings, ConfigFile } from './schema.js';
+import { compilePolicies, scopedBreakers, type PolicyItems } from '../policy/policy-items.js';
+import { compileScopeSources, type ScopeSource } from '../policy/request-scope.js';
+import type { TimeoutPolicy } from '../policy/timeout-policy.js';
+import type { ConfigFile } from './schema.js';
 import { readSecret } from './secret-source.js';
 
 /** Where a request's upstream name is read from. */
@@ -41,6 +44,8 @@ export interface TollgateConfig {
     readonly enabled: boolean;
     readonly defaults: BreakerSettings;
     readonly upstreams: ReadonlyMap<string, BreakerSettings>;
+    /** Breakers of namespaces and services, by canonical id (`payments:api:llm`). */
+    readonly scoped: ReadonlyMap<string, BreakerSettings>;
     readonly maxDynamic: number;
   };
   readonly usage: UsagePolicy;
@@ -52,6 +57,14 @@ export interface TollgateConfig {
   readonly budgets: BudgetsConfig;
   /** Inference backends probed and published over EDS. */
   readonly clusters: readonly ClusterHealthConfig[];
+  /** Where a request's namespace and service come from, in order of precedence. */
+  readonly scopeSources: readonly ScopeSource[];
+  /** The global upstream timeout, when the file sets one. */
+  readonly timeouts?: TimeoutPolicy;
+  /** Every policy item, global and scoped, for the scoped registries. */
+  readonly policies: PolicyItems;
+  /** The configured namespaces, in file order. */
+  readonly namespaces: readonly string[];
 }
 
 /** Turns a schema-validated file into the running config. */
@@ -62,8 +75,18 @@ export function compileConfig(
   const defaults = file.circuit_breakers.defaults;
   const upstreams = new Map<string, BreakerSettings>();
   for (const [name, override] of Object.entries(file.circuit_breakers.upstreams)) {
-    upstreams.set(name, toBreakerSettings({ ...defaults, ...withoutUndefined(override) }));
+    upstreams.set(name, compileBreakerSettings(defaults, override));
   }
+  const pricing = file.cost_attribution.enabled
+    ? new PricingTable(file.cost_attribution)
+    : undefined;
+  const budgets = compileBudgets(file.budgets, source.file);
+  const timeouts = file.timeouts && { upstreamSeconds: file.timeouts.upstream_seconds };
+  const policies = compilePolicies(
+    { breakers: upstreams, budgets: budgets.tenants, pricing, timeouts },
+    file.namespaces,
+    defaults,
+  );
 
   const tls = file.server.tls;
   return deepFreeze({
@@ -85,15 +108,20 @@ export function compileConfig(
     upstreamSources: file.upstream.sources.map(toUpstreamSource),
     breakers: {
       enabled: file.circuit_breakers.enabled,
-      defaults: toBreakerSettings(defaults),
+      defaults: compileBreakerSettings(defaults),
       upstreams,
+      scoped: scopedBreakers(policies),
       maxDynamic: file.circuit_breakers.max_dynamic_breakers,
     },
     usage: compileUsagePolicy(file.usage),
-    pricing: file.cost_attribution.enabled ? new PricingTable(file.cost_attribution) : undefined,
+    pricing,
     tenants: compileTenantPolicy(file.tenants),
-    budgets: compileBudgets(file.budgets, source.file),
+    budgets,
     clusters: compileClusters(file.clusters, source.file),
+    scopeSources: compileScopeSources(file.scope),
+    timeouts,
+    policies,
+    namespaces: Object.keys(file.namespaces),
   });
 }
 
@@ -127,26 +155,12 @@ function besideConfig(configFile: string, file: string): string {
   return path.resolve(path.dirname(configFile), file);
 }
 
-function toBreakerSettings(settings: BreakerFileSettings): BreakerSettings {
-  return {
-    failureThreshold: settings.failure_threshold,
-    successThreshold: settings.success_threshold,
-    timeoutSeconds: settings.timeout_seconds,
-    halfOpenMaxRequests: settings.half_open_max_requests,
-    isFailureStatus: compileStatusMatcher(settings.failure_statuses),
-  };
-}
-
 function toUpstreamSource(spec: string): UpstreamSource {
   if (spec === 'authority') return { kind: 'authority' };
 
   const [kind, ...rest] = spec.split(':');
   const name = rest.join(':');
   return kind === 'header' ? { kind: 'header', name } : { kind: 'attribute', name };
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -52,46 +52,58 @@ const pricingEntrySchema = z.strictObject({
 });
 
 /**
- * The `cost_attribution` section: how each request's token usage is priced.
- * Plug it into the file schema as `costAttributionSchema.prefault({})`.
+ * The keys of a price list: the global `cost_attribution` section without
+ * `enabled`, and a namespace's or service's `cost_attribution` (without
+ * `export`). Check the whole with {@link checkPriceList}.
  *
  * A model that no pattern matches is priced at `default_input_cost` and
  * `default_output_cost`. Both default to `null`, meaning "unpriced": such a
  * request's cost is reported as unknown and counted, never as $0, so a
  * missing price list entry shows up instead of hiding in a zero.
  */
+export const priceListFields = {
+  /** Currency of the default prices and of entries that name none. */
+  currency: currencyCode.default('USD'),
+  /**
+   * Price of a million input tokens for models no pattern matches; `null`
+   * (the default) leaves them unpriced. Set together with `default_output_cost`.
+   */
+  default_input_cost: price.nullable().default(null),
+  /**
+   * Price of a million output tokens for models no pattern matches; `null`
+   * (the default) leaves them unpriced. Set together with `default_input_cost`.
+   */
+  default_output_cost: price.nullable().default(null),
+  /** The price list, matched against each request's model name. */
+  pricing: z
+    .array(pricingEntrySchema)
+    .max(MAX_PRICING_ENTRIES, `expected at most ${MAX_PRICING_ENTRIES} entries`)
+    .default([]),
+};
+
+/**
+ * The `cost_attribution` section: how each request's token usage is priced.
+ * Plug it into the file schema as `costAttributionSchema.prefault({})`.
+ */
 export const costAttributionSchema = z
   .strictObject({
     /** Turns cost attribution on or off; the section is validated either way. */
     enabled: z.boolean({ error: 'expected true or false' }).default(true),
-    /** Currency of the default prices and of entries that name none. */
-    currency: currencyCode.default('USD'),
-    /**
-     * Price of a million input tokens for models no pattern matches; `null`
-     * (the default) leaves them unpriced. Set together with `default_output_cost`.
-     */
-    default_input_cost: price.nullable().default(null),
-    /**
-     * Price of a million output tokens for models no pattern matches; `null`
-     * (the default) leaves them unpriced. Set together with `default_input_cost`.
-     */
-    default_output_cost: price.nullable().default(null),
-    /** The price list, matched against each request's model name. */
-    pricing: z
-      .array(pricingEntrySchema)
-      .max(MAX_PRICING_ENTRIES, `expected at most ${MAX_PRICING_ENTRIES} entries`)
-      .default([]),
+    ...priceListFields,
   })
-  .superRefine((section, context) => {
-    const problems = [
-      ...defaultPriceProblems(section),
-      ...duplicatePatternProblems(section.pricing),
-    ];
-    for (const { message, path } of problems) context.addIssue({ code: 'custom', message, path });
-  });
+  .superRefine(checkPriceList);
+
+/** Checks across a price list's fields: default prices set together, no repeated pattern. */
+export function checkPriceList(section: PriceListSection, context: z.RefinementCtx): void {
+  const problems = [...defaultPriceProblems(section), ...duplicatePatternProblems(section.pricing)];
+  for (const { message, path } of problems) context.addIssue({ code: 'custom', message, path });
+}
 
 /** The validated `cost_attribution` section, with defaults filled in. */
 export type CostAttributionSection = z.output<typeof costAttributionSchema>;
+
+/** A validated price list, as {@link PricingTable} compiles it. */
+export type PriceListSection = Omit<CostAttributionSection, 'enabled'>;
 
 /** One validated `pricing` entry, as written in the file. */
 export type PricingEntryFile = z.output<typeof pricingEntrySchema>;
@@ -102,7 +114,7 @@ interface SectionProblem {
   path: (string | number)[];
 }
 
-function defaultPriceProblems(section: CostAttributionSection): SectionProblem[] {
+function defaultPriceProblems(section: PriceListSection): SectionProblem[] {
   const input = section.default_input_cost;
   const output = section.default_output_cost;
   if ((input === null) === (output === null)) return [];

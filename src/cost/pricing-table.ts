@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 
 import { priceToMicros } from './money.js';
-import type { CostAttributionSection, PricingEntryFile } from './pricing-schema.js';
+import type { PriceListSection, PricingEntryFile } from './pricing-schema.js';
 
 /** One price list entry, compiled: prices in whole micro-units per million tokens. */
 export interface PriceEntry {
@@ -126,7 +126,7 @@ export class PricingTable {
    * @throws RangeError when a pattern or price did not pass
    *   `costAttributionSchema` (a bug in the caller).
    */
-  constructor(section: CostAttributionSection) {
+  constructor(section: PriceListSection) {
     this.currency = section.currency;
 
     const exact = new Map<string, PriceMatch>();
@@ -199,7 +199,7 @@ function toPriceEntry(file: PricingEntryFile, sectionCurrency: string): PriceEnt
   });
 }
 
-function defaultMatch(section: CostAttributionSection): PriceMatch {
+function defaultMatch(section: PriceListSection): PriceMatch {
   const input = section.default_input_cost;
   const output = section.default_output_cost;
   if (input === null || output === null) return UNPRICED;

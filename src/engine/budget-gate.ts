@@ -2,6 +2,7 @@ import type { Counter } from 'prom-client';
 import type { Logger } from 'pino';
 
 import type {
+  BudgetAccount,
   BudgetAdmission,
   BudgetCheck,
   BudgetLedger,
@@ -48,9 +49,14 @@ export class BudgetGate {
 
   constructor(
     private readonly deps: BudgetGateDeps,
-    /** The tenant the request is charged to. */
-    readonly tenant: string,
+    /** The tenant the request is charged to, and the budget counter it is charged on. */
+    readonly account: BudgetAccount,
   ) {}
+
+  /** The tenant the request is charged to. */
+  get tenant(): string {
+    return this.account.tenant;
+  }
 
   /** Whether {@link decide} has run (the budget is decided once per request). */
   get isDecided(): boolean {
@@ -60,7 +66,7 @@ export class BudgetGate {
   /** Checks the tenant's budget for `estimate` tokens and reserves them when admitted. */
   async decide(estimate: number): Promise<BudgetVerdict> {
     this.decided = true;
-    const admission = await this.deps.ledger.admit(this.tenant, estimate);
+    const admission = await this.deps.ledger.admit(this.account, estimate);
     return this.verdictOf(admission);
   }
 
@@ -72,12 +78,12 @@ export class BudgetGate {
    */
   async decideLate(estimate: number): Promise<void> {
     this.decided = true;
-    const admission = await this.deps.ledger.admit(this.tenant, estimate);
+    const admission = await this.deps.ledger.admit(this.account, estimate);
 
     if (admission.result === 'allowed' || admission.result === 'soft') {
       this.hold(admission.reservation);
     } else if (admission.result === 'exhausted') {
-      const charge = this.deps.ledger.charge(this.tenant);
+      const charge = this.deps.ledger.charge(this.account);
       if (charge) this.hold(charge);
     }
   }
@@ -93,7 +99,7 @@ export class BudgetGate {
       await reservation.settle(usage);
     } catch (error) {
       this.deps.logger.warn(
-        { tenant: this.tenant, err: error },
+        { tenant: this.tenant, budget: this.account.key, err: error },
         'budget usage could not be settled (budget store unreachable); the reservation will ' +
           'expire after budgets.reservation_ttl. Check the budget store.',
       );
@@ -125,15 +131,15 @@ export class BudgetGate {
 }
 
 /**
- * Checks `tenant`'s budget for `estimate` tokens without reserving anything,
- * for a front end that never sees the response (ext_authz).
+ * Checks an account's budget for `estimate` tokens without reserving
+ * anything, for a front end that never sees the response (ext_authz).
  */
 export async function checkBudget(
   deps: BudgetGateDeps,
-  tenant: string,
+  account: BudgetAccount,
   estimate: number,
 ): Promise<BudgetVerdict> {
-  return budgetVerdict(deps, tenant, await deps.ledger.check(tenant, estimate));
+  return budgetVerdict(deps, account.tenant, await deps.ledger.check(account, estimate));
 }
 
 /** What the client or the upstream sees of a ledger's answer. */

@@ -2,8 +2,14 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 
 import type { BreakerSet } from '../breaker/breaker-set.js';
-import type { BreakerPermit } from '../breaker/circuit-breaker.js';
+import type { BreakerPermit, CircuitBreaker } from '../breaker/circuit-breaker.js';
 import type { BudgetLedger } from '../budget/budget-ledger.js';
+import { PRICING_ITEM, TIMEOUTS_ITEM } from '../policy/policy-items.js';
+import { policyName } from '../policy/policy-name.js';
+import { PolicyRegistries, type PolicySnapshot } from '../policy/policy-registries.js';
+import { resolveScope } from '../policy/request-scope.js';
+import { timeoutHeaders } from '../policy/timeout-policy.js';
+import type { Scope } from '../registry/scope.js';
 import { resolveTenant } from '../tenant/tenant-resolver.js';
 import { BudgetGate, checkBudget, type BudgetGateDeps } from './budget-gate.js';
 import { formatFromPath } from '../usage/provider-format.js';
@@ -18,9 +24,16 @@ import { UsageAccount } from '../usage/usage-account.js';
 import { UsageMetrics } from '../usage/usage-metrics.js';
 import { UsageRecorder } from './usage-recorder.js';
 
-/** What to do with a request: forward it (and report back), or answer it now. */
+/** Request headers for the upstream, as name and value. */
+export type UpstreamHeaders = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * What to do with a request: forward it (with `headers` added to the
+ * upstream request, such as the scope's timeout, and report back), or answer
+ * it now.
+ */
 export type Admission =
-  | { readonly kind: 'forward'; readonly exchange: Exchange }
+  | { readonly kind: 'forward'; readonly exchange: Exchange; readonly headers: UpstreamHeaders }
   | { readonly kind: 'answer'; readonly answer: PolicyAnswer; readonly upstream?: string };
 
 /**
@@ -31,8 +44,8 @@ export type Precheck =
   | {
       readonly kind: 'allow';
       readonly tenant?: string;
-      /** Headers to add to the upstream request (the remaining budget). */
-      readonly headers: ReadonlyArray<readonly [string, string]>;
+      /** Headers to add to the upstream request (the scope's timeout, the remaining budget). */
+      readonly headers: UpstreamHeaders;
       readonly remaining?: number;
     }
   | { readonly kind: 'deny'; readonly answer: PolicyAnswer; readonly tenant?: string };
@@ -47,18 +60,30 @@ export interface EngineBudgets {
  * The policy decisions shared by every front end. ext_proc and ext_authz turn
  * Envoy messages into {@link RequestFacts}, ask the engine, and render its
  * answer; no policy logic lives in the front ends.
+ *
+ * Each request's policies are resolved from its scope (see `resolveScope`)
+ * in the engine's {@link PolicySnapshot}: the service's item, then the
+ * namespace's, then an exported one, then the global one.
  */
 export class DecisionEngine {
   private readonly decisions: Counter<'decision'>;
   private readonly unguarded: Counter;
+  private readonly usageMetrics: UsageMetrics;
   private readonly recorder: UsageRecorder;
   private readonly budgetDeps: BudgetGateDeps | undefined;
 
+  /**
+   * `policies` is the snapshot this engine resolves against; by default one
+   * built from `config` alone. A ledger in `budgets` should be built on the
+   * same snapshot's budgets.
+   */
   constructor(
     private readonly config: TollgateConfig,
     private readonly breakers: BreakerSet,
     metrics: Registry,
     budgets?: EngineBudgets,
+    /** The policies this engine, and every stream that starts with it, resolves against. */
+    readonly policies: PolicySnapshot = PolicyRegistries.snapshotOf(config.policies),
   ) {
     this.decisions = counterIn(metrics, {
       name: 'tollgate_decisions_total',
@@ -71,8 +96,8 @@ export class DecisionEngine {
         'Requests forwarded without a breaker: no upstream identified, or the ' +
         'max_dynamic_breakers cap was reached',
     });
-    const usageMetrics = new UsageMetrics(metrics, config.usage);
-    this.recorder = new UsageRecorder(config.pricing, usageMetrics);
+    this.usageMetrics = new UsageMetrics(metrics, config.usage);
+    this.recorder = new UsageRecorder(config.pricing, this.usageMetrics);
     this.budgetDeps = budgets && {
       ledger: budgets.ledger,
       logger: budgets.logger,
@@ -92,13 +117,16 @@ export class DecisionEngine {
       return { kind: 'answer', answer: tenantRequiredAnswer() };
     }
 
+    const scope = resolveScope(this.config.scopeSources, facts);
     const upstream = resolveUpstream(this.config.upstreamSources, facts);
-    if (!this.config.breakers.enabled) return this.forward(facts, upstream, tenant, undefined);
+    if (!this.config.breakers.enabled) {
+      return this.forward(facts, scope, upstream, tenant, undefined);
+    }
 
-    const breaker = upstream === undefined ? undefined : this.breakers.get(upstream);
+    const breaker = upstream === undefined ? undefined : this.breakerFor(upstream, scope);
     if (!breaker) {
       this.unguarded.inc();
-      return this.forward(facts, upstream, tenant, undefined);
+      return this.forward(facts, scope, upstream, tenant, undefined);
     }
 
     const admission = breaker.tryAcquire();
@@ -111,7 +139,7 @@ export class DecisionEngine {
       };
     }
 
-    return this.forward(facts, upstream, tenant, admission.permit);
+    return this.forward(facts, scope, upstream, tenant, admission.permit);
   }
 
   /**
@@ -125,9 +153,10 @@ export class DecisionEngine {
       return this.deny(tenantRequiredAnswer());
     }
 
+    const scope = resolveScope(this.config.scopeSources, facts);
     const upstream = resolveUpstream(this.config.upstreamSources, facts);
     const breaker =
-      this.config.breakers.enabled && upstream ? this.breakers.get(upstream) : undefined;
+      this.config.breakers.enabled && upstream ? this.breakerFor(upstream, scope) : undefined;
     const peek = breaker?.peek();
     if (breaker && peek?.open) {
       return this.deny(
@@ -136,15 +165,19 @@ export class DecisionEngine {
       );
     }
 
-    if (!this.budgetDeps || tenant === undefined) {
+    const timeout = this.timeoutHeaders(scope);
+    const deps = this.budgetDeps;
+    if (!deps || tenant === undefined) {
       this.decisions.inc({ decision: 'forward' });
-      return { kind: 'allow', tenant, headers: [] };
+      return { kind: 'allow', tenant, headers: timeout };
     }
-    const verdict = await checkBudget(this.budgetDeps, tenant, this.estimate(facts, body));
+    const account = deps.ledger.account(tenant, scope);
+    const verdict = await checkBudget(deps, account, this.estimate(facts, body));
     if (verdict.kind === 'answer') return this.deny(verdict.answer, tenant);
 
     this.decisions.inc({ decision: 'forward' });
-    return { kind: 'allow', tenant, headers: verdict.headers, remaining: verdict.remaining };
+    const headers = [...timeout, ...verdict.headers];
+    return { kind: 'allow', tenant, headers, remaining: verdict.remaining };
   }
 
   /** Counts a request that the budget answered after the engine admitted it. */
@@ -160,6 +193,32 @@ export class DecisionEngine {
   /** The config the engine currently decides with. */
   get currentConfig(): TollgateConfig {
     return this.config;
+  }
+
+  /**
+   * The breaker of `upstream` in `scope`. A namespace's, service's or
+   * exported breaker is its own, named by its canonical id, so a team's
+   * failures never open another team's breaker; otherwise the upstream's
+   * global (or dynamic) breaker, as without scopes.
+   */
+  private breakerFor(upstream: string, scope: Scope): CircuitBreaker | undefined {
+    const found = this.policies.breakers.resolveEntry(policyName(upstream), scope);
+    // A snapshot older than the breaker set (a stream that began before a
+    // reload removed the breaker) falls back to the global one.
+    const own = found && found.step !== 'global' && this.breakers.findScoped(found.id.canonical);
+    return own || this.breakers.get(upstream);
+  }
+
+  private timeoutHeaders(scope: Scope): Array<[string, string]> {
+    return timeoutHeaders(this.policies.timeouts.resolve(TIMEOUTS_ITEM, scope));
+  }
+
+  /** The recorder that prices with the scope's price list (the global one's, most often). */
+  private recorderFor(scope: Scope): UsageRecorder {
+    const pricing = this.policies.pricing.resolve(PRICING_ITEM, scope);
+    return pricing === this.config.pricing
+      ? this.recorder
+      : new UsageRecorder(pricing, this.usageMetrics);
   }
 
   private deny(answer: PolicyAnswer, tenant?: string): Precheck {
@@ -181,6 +240,7 @@ export class DecisionEngine {
 
   private forward(
     facts: RequestFacts,
+    scope: Scope,
     upstream: string | undefined,
     tenant: string | undefined,
     permit: BreakerPermit | undefined,
@@ -195,9 +255,13 @@ export class DecisionEngine {
         })
       : undefined;
     const deps = this.budgetDeps;
-    const budget = deps && tenant !== undefined ? new BudgetGate(deps, tenant) : undefined;
-    const exchange = new Exchange(upstream, permit, usage, this.recorder, budget, tenant);
-    return { kind: 'forward', exchange };
+    const budget =
+      deps && tenant !== undefined
+        ? new BudgetGate(deps, deps.ledger.account(tenant, scope))
+        : undefined;
+    const recorder = this.recorderFor(scope);
+    const exchange = new Exchange(upstream, permit, usage, recorder, budget, tenant);
+    return { kind: 'forward', exchange, headers: this.timeoutHeaders(scope) };
   }
 }
 

@@ -230,6 +230,64 @@ describe('BreakerSet', () => {
     });
   });
 
+  describe('scoped breakers', () => {
+    function scopedSet(scoped: [string, BreakerSettings][]) {
+      const clock = new FakeClock();
+      const perUpstream = new Map([['llm', lenient]]);
+      const set = new BreakerSet({ defaults, perUpstream, scoped: new Map(scoped), maxDynamic: 2 });
+      return { clock, set };
+    }
+
+    it('keeps them apart from upstream names: only findScoped returns them to traffic', () => {
+      const { set } = scopedSet([['payments:llm', strict]]);
+
+      assert.equal(set.findScoped('payments:llm')?.snapshot().settings.failureThreshold, 1);
+      assert.equal(set.findScoped('llm'), undefined);
+      assert.equal(set.get('llm')?.snapshot().settings.failureThreshold, 10);
+      assert.equal(set.find('payments:llm'), set.findScoped('payments:llm'), 'admin lookup');
+      assert.deepEqual(names(set), ['llm', 'payments:llm']);
+    });
+
+    it('keeps the state of scoped breakers that stay, with new settings, and drops the rest', () => {
+      const { set } = scopedSet([
+        ['payments:llm', lenient],
+        ['search:llm', strict],
+      ]);
+      const kept = set.findScoped('payments:llm');
+      const admission = kept!.tryAcquire();
+      assert.ok(admission.admitted);
+      admission.permit.recordFailure();
+
+      set.reconfigure(
+        defaults,
+        new Map([['llm', lenient]]),
+        2,
+        new Map([
+          ['payments:llm', strict],
+          ['payments:api:llm', strict],
+        ]),
+      );
+
+      assert.equal(set.findScoped('payments:llm'), kept);
+      assert.equal(kept?.snapshot().consecutiveFailures, 1);
+      assert.equal(kept?.snapshot().settings.failureThreshold, 1);
+      assert.equal(set.findScoped('search:llm'), undefined);
+      assert.ok(set.findScoped('payments:api:llm'));
+    });
+
+    it('refuses bad scoped settings, naming the id, and changes nothing', () => {
+      const { set } = scopedSet([['payments:llm', strict]]);
+      const bad = new Map([['payments:llm', { ...strict, failureThreshold: 0 }]]);
+
+      assert.throws(
+        () => set.reconfigure(defaults, new Map(), 2, bad),
+        /scoped breaker "payments:llm" failureThreshold/,
+      );
+      assert.equal(set.findScoped('payments:llm')?.snapshot().settings.failureThreshold, 1);
+      assert.ok(set.find('llm'), 'the global breaker was not dropped either');
+    });
+  });
+
   const badOptions = [
     { what: 'maxDynamic', maxDynamic: 1.5, perUpstream: [] },
     { what: 'maxDynamic', maxDynamic: -1, perUpstream: [] },

@@ -312,6 +312,8 @@ for (const kind of kinds) {
       const status = await gate.ledger.status('st');
       assert.deepEqual(status, {
         tenant: 'st',
+        key: 'st',
+        budget: 'st',
         budgeted: true,
         period: 'hourly',
         used: 250,

@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { TollgateConfig } from '../../src/config/tollgate-config.js';
 import { calculateCost } from '../../src/cost/cost-calculator.js';
+import { UPSTREAM_TIMEOUT_HEADER } from '../../src/policy/timeout-policy.js';
 import { usageMetadata } from '../../src/services/ext-proc/usage-metadata.js';
 import {
   clustersOf,
@@ -102,6 +103,11 @@ describe('envoy/envoy.yaml', () => {
     });
     assert.equal(extProc.allow_mode_override, true);
     assert.deepEqual(extProc.request_attributes, ['xds.cluster_name', 'xds.route_name']);
+    // The scope's timeout header: ext_proc may change no x-envoy-* header otherwise.
+    const allowed = new RegExp(String(get(extProc, 'mutation_rules', 'allow_expression', 'regex')));
+    assert.ok(allowed.test(UPSTREAM_TIMEOUT_HEADER));
+    assert.ok(!allowed.test('x-envoy-upstream-rq-per-try-timeout-ms'));
+    assert.equal(get(extProc, 'mutation_rules', 'allow_envoy'), undefined);
     assert.equal(extProc.message_timeout, '0.2s');
     assert.equal(typeof extProc.failure_mode_allow, 'boolean');
     assert.deepEqual(get(extProc, 'metadata_options', 'receiving_namespaces', 'untyped'), [

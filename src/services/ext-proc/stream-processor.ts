@@ -123,12 +123,16 @@ export class StreamProcessor {
     const identity = exchange.usage && this.policy.identityEncoding;
     const remove = identity && facts.headers.has('accept-encoding') ? ['accept-encoding'] : [];
 
+    // The scope's policy headers (its upstream timeout) go with the request
+    // headers, before Envoy's router reads them.
+    const policy = admission.headers;
+
     // The budget is decided on the body's estimate, unless there is no body
     // or the config asks for header-time checks with the default estimate.
     const decideNow = headers.end_of_stream || this.budgetAt === 'headers';
-    if (!exchange.budget || !decideNow) return requestHeadersReply(remove, []);
+    if (!exchange.budget || !decideNow) return requestHeadersReply(remove, policy);
     return this.decideBudget('request_headers', (verdict) =>
-      requestHeadersReply(remove, verdict.headers),
+      requestHeadersReply(remove, [...policy, ...verdict.headers]),
     );
   }
 
