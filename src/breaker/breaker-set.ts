@@ -29,6 +29,10 @@ export interface BreakerSetOptions {
  *
  * Dynamic breakers are never evicted: once the cap is reached, further new
  * names stay unguarded until restart.
+ *
+ * Breakers made after construction are announced on `events` (`onAdded`), as
+ * are those a reconfigure drops (`onRemoved`); observers read {@link list}
+ * for the ones the constructor made.
  */
 export class BreakerSet {
   /** Transitions and rejections of every breaker in the set. */
@@ -70,6 +74,7 @@ export class BreakerSet {
 
     const breaker = this.create(upstream, this.defaults);
     this.dynamic.set(upstream, breaker);
+    this.events.emitAdded({ breaker: upstream });
     return breaker;
   }
 
@@ -136,6 +141,7 @@ export class BreakerSet {
 
       breaker.dispose();
       this.configured.delete(name);
+      this.events.emitRemoved({ breaker: name });
     }
   }
 
@@ -143,6 +149,7 @@ export class BreakerSet {
     const existing = this.configured.get(name) ?? this.dynamic.get(name);
     if (!existing) {
       this.configured.set(name, this.create(name, settings));
+      this.events.emitAdded({ breaker: name });
       return;
     }
 
