@@ -5,7 +5,7 @@ import { status } from '@grpc/grpc-js';
 
 import type { ProcessingResponse } from '../../src/services/ext-proc/messages.js';
 import { replyKind, type EnvoyStream } from '../helpers/envoy-client.js';
-import { requestHeaders, responseHeaders } from '../helpers/envoy-messages.js';
+import { requestBody, requestHeaders, responseHeaders } from '../helpers/envoy-messages.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { metricValue } from '../helpers/metrics.js';
 import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harness.js';
@@ -176,6 +176,35 @@ describe('circuit breakers over ext_proc', () => {
       assert.equal(replyKind(afterCancel.first), 'request_headers');
     });
   }
+
+  const SKIP_WARNING = 'set response_header_mode: SEND';
+
+  it('warns once when streams holding a permit end after the whole request without response headers', async () => {
+    for (let i = 0; i < 3; i++) {
+      const stream = tg.stream();
+      await stream.send(requestHeaders({ ...LLM, endOfStream: true }));
+      await stream.halfClose();
+    }
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+
+    const warned = tg.logs.find(SKIP_WARNING);
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]?.level, 'warn');
+    assert.equal(warned[0]?.upstream, 'llm');
+  });
+
+  it('does not warn about response headers for answered or unfinished requests', async () => {
+    await exchange(200);
+    const unfinished = tg.stream();
+    await unfinished.send(requestHeaders(LLM));
+    await unfinished.send(requestBody('{"mo', false));
+    await unfinished.halfClose();
+    await openBreaker();
+    await exchange(200);
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+
+    assert.equal(tg.logs.find(SKIP_WARNING).length, 0);
+  });
 
   it('records nothing for requests tollgate answered itself', async () => {
     await openBreaker();
