@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { Client, credentials, status, type StatusObject } from '@grpc/grpc-js';
 
+import { heldPermits } from '../helpers/breaker-permits.js';
 import { replyKind } from '../helpers/envoy-client.js';
 import {
   requestBody,
@@ -12,11 +13,18 @@ import {
   trailers,
 } from '../helpers/envoy-messages.js';
 import { metricValue } from '../helpers/metrics.js';
+import { ResettableStreams } from '../helpers/resettable-stream.js';
+import { TempDir } from '../helpers/temp-dir.js';
 import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
+const ACTIVE = 'tollgate_extproc_active_streams';
 const CANCELLED = { end: 'cancelled' };
 const HALF_CLOSED = { end: 'half_closed' };
+
+function errorLines(tg: TestTollgate): number {
+  return tg.logs.lines.filter((line) => line.level === 'error').length;
+}
 
 describe('ext_proc stream protocol', () => {
   let tg: TestTollgate;
@@ -42,7 +50,7 @@ describe('ext_proc stream protocol', () => {
     const kinds = [];
     for (const message of sequence) kinds.push(replyKind(await stream.send(message)));
     const end = await stream.halfClose();
-    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
 
     assert.deepEqual(kinds, [
       'request_headers',
@@ -88,39 +96,48 @@ describe('ext_proc stream protocol', () => {
     const end = await stream.cancel();
 
     assert.equal(end.code, status.CANCELLED);
-    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
     assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
   });
 
-  const cancelPoints = [
+  const chunkedRequest = [requestHeaders(), requestBody('{"mo', false)];
+  const wholeRequest = [requestHeaders(), requestBody('{}', true)];
+  const resetPoints = [
+    { name: 'before any message', sent: [] },
     { name: 'after request headers', sent: [requestHeaders()] },
-    { name: 'mid request body', sent: [requestHeaders(), requestBody('{"mo', false)] },
+    { name: 'mid request body', sent: chunkedRequest },
+    { name: 'after the whole request, waiting for response headers', sent: wholeRequest },
     {
-      name: 'after response headers',
-      sent: [requestHeaders(), requestBody('{}', true), responseHeaders(200)],
+      name: 'after request trailers',
+      sent: [...chunkedRequest, trailers('request', { 'x-checksum': 'a' })],
     },
+    { name: 'after response headers', sent: [...wholeRequest, responseHeaders(200)] },
     {
       name: 'mid response body',
-      sent: [
-        requestHeaders(),
-        requestBody('{}', true),
-        responseHeaders(200),
-        responseBody('data: {"x"', false),
-      ],
+      sent: [...wholeRequest, responseHeaders(200), responseBody('data: {"x"', false)],
+    },
+    {
+      name: 'after response trailers',
+      sent: [...wholeRequest, responseHeaders(200), trailers('response', { 'grpc-status': '0' })],
     },
   ];
 
-  for (const { name, sent } of cancelPoints) {
-    it(`counts a stream cancelled ${name} as cancelled and leaves nothing open`, async () => {
+  for (const { name, sent } of resetPoints) {
+    it(`counts a stream reset ${name} as cancelled and leaves nothing open`, async () => {
       const before = (await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED)) ?? 0;
-      const stream = tg.stream();
+      const errors = errorLines(tg);
+      const streams = new ResettableStreams(tg.tollgate.grpcPort);
+      const stream = streams.stream();
 
-      for (const message of sent) await stream.send(message);
-      await stream.cancel();
+      for (const message of sent) assert.ok(await stream.send(message), 'every message answered');
+      await waitFor(async () => ((await metricValue(tg, ACTIVE)) ?? 0) >= 1);
+      await stream.reset();
+      streams.close();
 
-      await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+      await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
       assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED), before + 1);
-      assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
+      assert.equal(await heldPermits(tg), 0);
+      assert.equal(errorLines(tg), errors);
     });
   }
 
@@ -251,6 +268,45 @@ describe('ext_proc stream protocol', () => {
         'response_body',
       ]);
       assert.equal(end.code, status.OK);
+    }
+  });
+});
+
+describe('ext_proc stream reset while a reply is pending', () => {
+  let temp: TempDir;
+
+  before(() => {
+    temp = TempDir.create('tollgate-pending-');
+  });
+  after(() => temp.remove());
+
+  it('counts it as cancelled, gives the permit back and holds no reservation', async () => {
+    const tg = await startTestTollgate(`
+budgets:
+  enabled: true
+  store: {backend: embedded, path: ${temp.path('budgets.db')}}
+  decide_at: body
+  tenants:
+    pending: {period: daily, limit: 100000}
+`);
+    const streams = new ResettableStreams(tg.tollgate.grpcPort);
+    try {
+      const stream = streams.stream();
+      await stream.send(requestHeaders({ headers: { 'x-tenant-id': 'pending' } }));
+
+      // The body's reply waits on the budget decision; the reset does not wait for it.
+      stream.post(requestBody('{"model":"gpt-4o-mini","messages":[]}', true));
+      await stream.reset();
+
+      await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
+      const budget = JSON.parse((await tg.admin('/budgets/pending')).text) as { reserved: number };
+      assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED), 1);
+      assert.equal(await heldPermits(tg), 0);
+      assert.equal(budget.reserved, 0);
+      assert.equal(errorLines(tg), 0);
+    } finally {
+      streams.close();
+      await tg.stop();
     }
   });
 });
