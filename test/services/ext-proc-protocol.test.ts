@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, credentials, status, type StatusObject } from '@grpc/grpc-js';
 
 import { heldPermits } from '../helpers/breaker-permits.js';
-import { replyKind } from '../helpers/envoy-client.js';
+import { processCodec, replyKind } from '../helpers/envoy-client.js';
 import {
   requestBody,
   requestHeaders,
@@ -21,6 +21,37 @@ import { waitFor } from '../helpers/wait.js';
 const ACTIVE = 'tollgate_extproc_active_streams';
 const CANCELLED = { end: 'cancelled' };
 const HALF_CLOSED = { end: 'half_closed' };
+
+/** The log lines of streams rejected for a message Envoy would not send. */
+function rejections(tg: TestTollgate) {
+  return tg.logs.find('a message Envoy would not send');
+}
+
+/**
+ * Writes `bytes` as one gRPC message on a new Process stream, past the proto
+ * encoder. Resolves with how the stream ended and its raw replies; a stream
+ * that replies is cancelled after the first reply.
+ */
+async function sendRaw(port: number, bytes: Buffer) {
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(
+    '/envoy.service.ext_proc.v3.ExternalProcessor/Process',
+    (raw: Buffer) => raw,
+    (raw: Buffer) => raw,
+  );
+  const replies: Buffer[] = [];
+  const ended = new Promise<StatusObject>((resolve) => call.on('status', resolve));
+  call.on('error', () => undefined);
+  call.on('data', (reply: Buffer) => {
+    replies.push(reply);
+    call.cancel();
+  });
+
+  call.write(bytes);
+  const end = await ended;
+  client.close();
+  return { end, replies };
+}
 
 function errorLines(tg: TestTollgate): number {
   return tg.logs.lines.filter((line) => line.level === 'error').length;
@@ -197,6 +228,7 @@ describe('ext_proc stream protocol', () => {
 
   for (const { name, messages, details } of malformed) {
     it(`ends the stream with INVALID_ARGUMENT on ${name}`, async () => {
+      const logged = rejections(tg).length;
       const stream = tg.stream();
 
       for (const message of messages) stream.post(message);
@@ -204,26 +236,61 @@ describe('ext_proc stream protocol', () => {
 
       assert.equal(end.code, status.INVALID_ARGUMENT);
       assert.match(end.details, details);
-      assert.ok(tg.logs.find('a message Envoy would not send').length > 0);
+      const fresh = rejections(tg).slice(logged);
+      assert.equal(fresh.length, 1);
+      assert.match(String(fresh[0]?.reason), details);
     });
   }
 
-  it('ends the stream with INVALID_ARGUMENT when the bytes are not a ProcessingRequest', async () => {
-    const client = new Client(`127.0.0.1:${tg.tollgate.grpcPort}`, credentials.createInsecure());
-    const call = client.makeBidiStreamRequest(
-      '/envoy.service.ext_proc.v3.ExternalProcessor/Process',
-      (bytes: Buffer) => bytes,
-      (bytes: Buffer) => bytes,
-    );
-    const end = new Promise<StatusObject>((resolve) => call.on('status', resolve));
-    call.on('error', () => undefined);
+  const rawBytes = [
+    {
+      name: 'bytes that are not protobuf',
+      bytes: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      details: /not a ProcessingRequest/,
+    },
+    {
+      name: 'a oneof member sent with the wrong wire type',
+      // Field 2 (request_headers) as a varint: read as a length, it runs past the end.
+      bytes: Buffer.from([0x10, 0x01]),
+      details: /not a ProcessingRequest/,
+    },
+    {
+      name: 'only a field number the proto lacks, as a newer oneof member would be',
+      // Field 11, length-delimited and empty: skipped as unknown, so no oneof is set.
+      bytes: Buffer.from([0x5a, 0x00]),
+      details: /no request oneof set/,
+    },
+    {
+      name: 'only an unknown high field number',
+      // Field 99 (tag 794 as a varint), length-delimited, one byte.
+      bytes: Buffer.from([0x9a, 0x06, 0x01, 0x00]),
+      details: /no request oneof set/,
+    },
+  ];
 
-    call.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
-    const { code, details } = await end;
-    client.close();
+  for (const { name, bytes, details } of rawBytes) {
+    it(`ends the stream with INVALID_ARGUMENT on raw bytes: ${name}`, async () => {
+      const logged = rejections(tg).length;
 
-    assert.equal(code, status.INVALID_ARGUMENT);
-    assert.match(details, /not a ProcessingRequest/);
+      const { end, replies } = await sendRaw(tg.tollgate.grpcPort, bytes);
+
+      assert.equal(end.code, status.INVALID_ARGUMENT);
+      assert.match(end.details, details);
+      assert.equal(replies.length, 0);
+      const fresh = rejections(tg).slice(logged);
+      assert.equal(fresh.length, 1);
+      assert.match(String(fresh[0]?.reason), details);
+    });
+  }
+
+  it('ignores unknown fields beside a known oneof member, as proto3 readers must', async () => {
+    const known = processCodec().encode(requestHeaders());
+    const unknown = Buffer.from([0x5a, 0x00, 0x9a, 0x06, 0x01, 0x00]);
+
+    const { replies } = await sendRaw(tg.tollgate.grpcPort, Buffer.concat([known, unknown]));
+
+    assert.equal(replies.length, 1);
+    assert.equal(replyKind(processCodec().decode(replies[0]!)), 'request_headers');
   });
 
   it('keeps serving after malformed streams', async () => {
