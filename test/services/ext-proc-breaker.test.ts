@@ -213,7 +213,7 @@ describe('circuit breakers over ext_proc', () => {
 
   const SKIP_WARNING = 'set response_header_mode: SEND';
 
-  it('warns once when streams holding a permit end after the whole request without response headers', async () => {
+  it('warns once when streams end after their request without response headers', async () => {
     for (let i = 0; i < 3; i++) {
       const stream = tg.stream();
       await stream.send(requestHeaders({ ...LLM, endOfStream: true }));
@@ -260,7 +260,7 @@ describe('circuit breakers over ext_proc', () => {
     assert.equal(replyKind(other.first), 'request_headers');
   });
 
-  it('reads the upstream from the header, then :authority (any case), when no attribute is sent', async () => {
+  it('falls back to the header, then :authority (any case), without the attribute', async () => {
     for (let i = 0; i < 3; i++) {
       await exchange(500, { headers: { 'x-tollgate-upstream': 'by-header' } } as never);
     }
@@ -361,7 +361,7 @@ describe('breaker trials whose reply waits on a budget decision', () => {
   });
   afterEach(() => temp.remove());
 
-  it("gives the trial's permit back when the stream is reset before the decision's reply", async () => {
+  it("gives the trial's permit back on a reset before the budget's reply", async () => {
     const clock = new FakeClock();
     const tg = await startTestTollgate(
       `${CONFIG}
