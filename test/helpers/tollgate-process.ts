@@ -84,7 +84,7 @@ export class TollgateProcess {
     });
   }
 
-  private async waitForServing(timeoutMs = 10_000): Promise<void> {
+  private async waitForServing(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));
