@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     const result = measureTokenEstimation(kib, estimator);
     console.log(
       `prompt token estimation ${result.bodyKiB.toFixed(0)} KiB body: ` +
-        `${result.microsPerRequest.toFixed(0)} µs/request, ${result.microsPerKiB.toFixed(0)} µs/KiB ` +
+        `${result.microsPerRequest.toFixed(0)} µs/request, ` +
+        `${result.microsPerKiB.toFixed(0)} µs/KiB ` +
         `(${result.inputTokens} input tokens, tokenize_max_chars 32768)`,
     );
   }

@@ -44,6 +44,30 @@ export interface BreakerCapReached {
   readonly maxDynamic: number;
 }
 
+/**
+ * Every `from` → `to` pair a breaker can make: the closed/open/half-open cycle,
+ * a manual reset from any state (closed → closed clears failures) and a
+ * forced open of a breaker that was open on a timer. Metrics start each pair
+ * at zero, so a rate over it exists before the first transition.
+ */
+export const POSSIBLE_TRANSITIONS: ReadonlyArray<
+  readonly [from: BreakerStateKind, to: BreakerStateKind]
+> = [
+  ['closed', 'open'],
+  ['closed', 'closed'],
+  ['open', 'half_open'],
+  ['open', 'closed'],
+  ['open', 'open'],
+  ['half_open', 'open'],
+  ['half_open', 'closed'],
+];
+
+/** A breaker joined or left a set: made for a new upstream, or dropped by a reload. */
+export interface BreakerMembership {
+  /** Name of the breaker, which is the upstream it guards. */
+  readonly breaker: string;
+}
+
 /** Removes the listener it was returned for. Calling it again does nothing. */
 export type Unsubscribe = () => void;
 
@@ -58,6 +82,8 @@ export class BreakerEvents {
   private readonly transitionListeners = new Set<{ fn: Listener<BreakerTransition> }>();
   private readonly rejectionListeners = new Set<{ fn: Listener<BreakerRejection> }>();
   private readonly capListeners = new Set<{ fn: Listener<BreakerCapReached> }>();
+  private readonly addedListeners = new Set<{ fn: Listener<BreakerMembership> }>();
+  private readonly removedListeners = new Set<{ fn: Listener<BreakerMembership> }>();
 
   /** Calls `listener` on every state change. */
   onTransition(listener: Listener<BreakerTransition>): Unsubscribe {
@@ -74,6 +100,16 @@ export class BreakerEvents {
     return subscribe(this.capListeners, listener);
   }
 
+  /** Calls `listener` when a set makes a breaker after its construction. */
+  onAdded(listener: Listener<BreakerMembership>): Unsubscribe {
+    return subscribe(this.addedListeners, listener);
+  }
+
+  /** Calls `listener` when a reload drops a breaker from its set. */
+  onRemoved(listener: Listener<BreakerMembership>): Unsubscribe {
+    return subscribe(this.removedListeners, listener);
+  }
+
   /** Delivers a transition to every listener. Never throws. */
   emitTransition(event: BreakerTransition): void {
     deliver(this.transitionListeners, event);
@@ -87,6 +123,16 @@ export class BreakerEvents {
   /** Delivers a cap event to every listener. Never throws. */
   emitCapReached(event: BreakerCapReached): void {
     deliver(this.capListeners, event);
+  }
+
+  /** Delivers a new breaker to every listener. Never throws. */
+  emitAdded(event: BreakerMembership): void {
+    deliver(this.addedListeners, event);
+  }
+
+  /** Delivers a dropped breaker to every listener. Never throws. */
+  emitRemoved(event: BreakerMembership): void {
+    deliver(this.removedListeners, event);
   }
 }
 

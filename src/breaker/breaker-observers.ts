@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 
-import type { BreakerEvents } from './breaker-events.js';
+import { POSSIBLE_TRANSITIONS, type BreakerEvents } from './breaker-events.js';
 import type { BreakerSet } from './breaker-set.js';
 import type { BreakerStateKind } from './breaker-state.js';
 
@@ -10,7 +10,9 @@ const STATES: readonly BreakerStateKind[] = ['closed', 'open', 'half_open'];
 /**
  * Publishes breaker metrics. The state gauge is read at scrape time, so a
  * breaker whose open timeout has passed shows `half_open` even if no request
- * has arrived since; counters follow the breakers' events.
+ * has arrived since; counters follow the breakers' events. Each breaker's
+ * counter series exist at zero from the moment it does, and go when a reload
+ * drops it.
  */
 export function observeBreakerMetrics(
   events: BreakerEvents,
@@ -49,6 +51,18 @@ export function observeBreakerMetrics(
     transitions.inc({ breaker: event.breaker, from: event.from, to: event.to }),
   );
   events.onRejection((event) => rejections.inc({ breaker: event.breaker }));
+
+  const start = (breaker: string) => {
+    for (const [from, to] of POSSIBLE_TRANSITIONS) transitions.inc({ breaker, from, to }, 0);
+    rejections.inc({ breaker }, 0);
+  };
+  const drop = (breaker: string) => {
+    for (const [from, to] of POSSIBLE_TRANSITIONS) transitions.remove({ breaker, from, to });
+    rejections.remove({ breaker });
+  };
+  for (const breaker of breakers().list()) start(breaker.name);
+  events.onAdded(({ breaker }) => start(breaker));
+  events.onRemoved(({ breaker }) => drop(breaker));
 }
 
 /**

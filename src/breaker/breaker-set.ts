@@ -43,6 +43,10 @@ export interface BreakerSetOptions {
  * `payments:8080` beside upstream `8080` of namespace `payments`) shares that
  * name on /status, in metrics and for the admin controls, which act on the
  * scoped one; config validation rules out the same clash for configured ones.
+ *
+ * Breakers made after construction are announced on `events` (`onAdded`), as
+ * are those a reconfigure drops (`onRemoved`); observers read {@link list}
+ * for the ones the constructor made.
  */
 export class BreakerSet {
   /** Transitions and rejections of every breaker in the set. */
@@ -87,6 +91,7 @@ export class BreakerSet {
 
     const breaker = this.create(upstream, this.defaults);
     this.dynamic.set(upstream, breaker);
+    this.events.emitAdded({ breaker: upstream });
     return breaker;
   }
 
@@ -162,11 +167,17 @@ export class BreakerSet {
 
       breaker.dispose();
       this.scoped.delete(id);
+      this.events.emitRemoved({ breaker: id });
     }
     for (const [id, settings] of scoped) {
       const existing = this.scoped.get(id);
-      if (existing) existing.updateSettings(settings);
-      else this.scoped.set(id, this.create(id, settings));
+      if (existing) {
+        existing.updateSettings(settings);
+        continue;
+      }
+
+      this.scoped.set(id, this.create(id, settings));
+      this.events.emitAdded({ breaker: id });
     }
   }
 
@@ -176,6 +187,7 @@ export class BreakerSet {
 
       breaker.dispose();
       this.configured.delete(name);
+      this.events.emitRemoved({ breaker: name });
     }
   }
 
@@ -183,6 +195,7 @@ export class BreakerSet {
     const existing = this.configured.get(name) ?? this.dynamic.get(name);
     if (!existing) {
       this.configured.set(name, this.create(name, settings));
+      this.events.emitAdded({ breaker: name });
       return;
     }
 

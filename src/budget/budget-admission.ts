@@ -45,7 +45,7 @@ export type BudgetCheck =
       readonly error: BudgetStoreError;
     };
 
-/** A budget's answer for a request: as {@link BudgetCheck}, admitted answers holding a reservation. */
+/** A budget's answer to a request: a {@link BudgetCheck}; admitted answers hold a reservation. */
 export type BudgetAdmission =
   | (Extract<BudgetCheck, { result: 'allowed' | 'soft' }> & {
       readonly reservation: BudgetReservation;

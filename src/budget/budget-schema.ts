@@ -41,7 +41,8 @@ const countSchema = z
 
     context.addIssue({
       code: 'custom',
-      message: `${overlap[0]} already includes ${overlap[1]}: listing both counts those tokens twice`,
+      message:
+        `${overlap[0]} already includes ${overlap[1]}: ` + 'listing both counts those tokens twice',
     });
   });
 

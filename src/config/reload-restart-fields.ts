@@ -3,8 +3,9 @@ import type { TollgateConfig } from './tollgate-config.js';
 /**
  * The settings a reload cannot change, because they belong to listeners
  * that are already bound (the gRPC and admin addresses, the message size,
- * the gRPC port's TLS files) or to the budget store opened at start. Returns the YAML paths of those that differ between the running
- * config and a new one, so the reload can say that a restart is needed.
+ * the gRPC port's TLS files) or to the budget store opened at start. Returns
+ * the YAML paths of those that differ between the running config and a new
+ * one, so the reload can say that a restart is needed.
  */
 export function restartOnlyChanges(running: TollgateConfig, next: TollgateConfig): string[] {
   const changed: string[] = [];

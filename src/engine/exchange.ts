@@ -84,4 +84,9 @@ export class Exchange {
   get isSettled(): boolean {
     return this.breakerSettled;
   }
+
+  /** True when a circuit breaker admitted the request and waits for its outcome. */
+  get holdsBreakerPermit(): boolean {
+    return this.permit !== undefined;
+  }
 }

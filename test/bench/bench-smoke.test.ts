@@ -24,7 +24,7 @@ function assertSane(row: ResultRow | undefined, name: string): asserts row is Re
 }
 
 describe('load bench', () => {
-  it('drives the no-op floor and tollgate, each in its own process, with sane numbers', async () => {
+  it('drives the no-op floor and tollgate in their own processes, with sane numbers', async () => {
     const report = await runLoadBench(SMOKE_PLAN, () => undefined);
 
     const floor = report.rows.find((row) => row.server === FLOOR);

@@ -203,6 +203,21 @@ describe('BreakerSet', () => {
       assert.equal(set.find('openai')?.snapshot().settings.failureThreshold, 1);
     });
 
+    it('announces breakers made after construction and the ones it drops', () => {
+      const { set } = makeSet([['gone', strict]]);
+      const added: string[] = [];
+      const removed: string[] = [];
+      set.events.onAdded(({ breaker }) => added.push(breaker));
+      set.events.onRemoved(({ breaker }) => removed.push(breaker));
+
+      set.get('llama');
+      set.reconfigure(defaults, new Map([['anthropic', strict]]), 2);
+      set.get('llama');
+
+      assert.deepEqual(added, ['llama', 'anthropic']);
+      assert.deepEqual(removed, ['gone']);
+    });
+
     it('keeps existing dynamic breakers but creates no more when maxDynamic is lowered', () => {
       const { set } = makeSet([], 3);
       set.get('a');

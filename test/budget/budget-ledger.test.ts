@@ -104,7 +104,7 @@ for (const kind of kinds) {
       await gate.ledger.close();
     });
 
-    it('gives a tenant first seen at 23:59 the current day, which ends a minute later', async (t) => {
+    it('gives a tenant first seen at 23:59 the current day, ending a minute later', async (t) => {
       const at = Date.UTC(2031, 2, 9, 23, 59, 0);
       const gate = await open(budget('late', 'period: daily, limit: 50'), at);
       if (!gate) return t.skip(skip);
@@ -169,7 +169,7 @@ for (const kind of kinds) {
       await gate.ledger.close();
     });
 
-    it('starts usage at zero each period without rollover, and never rolls for a new tenant', async (t) => {
+    it('starts each period at zero without rollover; a new tenant never rolls over', async (t) => {
       const at = Date.UTC(2031, 0, 10, 10, 0, 0);
       const yaml =
         budget('plain', 'period: daily, limit: 1000') +
@@ -280,7 +280,7 @@ for (const kind of kinds) {
       await gate.ledger.close();
     });
 
-    it('fires each alert threshold once per period, several at once when crossed together', async (t) => {
+    it('fires each alert threshold once a period, several when crossed together', async (t) => {
       const yaml = budget('al', 'period: daily, limit: 1000, alert_thresholds: [0.5, 0.8, 0.9]');
       const gate = await open(yaml, Date.UTC(2031, 0, 10, 10, 0, 0));
       if (!gate) return t.skip(skip);
@@ -302,7 +302,7 @@ for (const kind of kinds) {
       await gate.ledger.close();
     });
 
-    it('reports status: used, reserved, remaining never below zero, fraction, period', async (t) => {
+    it('reports used, reserved, remaining (never below 0), fraction and period', async (t) => {
       const at = Date.UTC(2031, 0, 10, 10, 30, 0);
       const gate = await open(budget('st', 'period: hourly, limit: 200'), at);
       if (!gate) return t.skip(skip);

@@ -85,7 +85,7 @@ describe('ReloadController', () => {
     assert.equal(await reloads('unchanged'), 1);
   });
 
-  it('rejects a bad file with one error line naming every problem, keeping the old config', async () => {
+  it('keeps the old config on a bad file, logging one line with every problem', async () => {
     const version = controller.status().version;
     await writeFile(file, BAD_YAML);
 

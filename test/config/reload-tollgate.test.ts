@@ -184,7 +184,7 @@ describe('config hot reload of a running tollgate', () => {
     assert.equal(breaker?.state().kind, 'open', 'opens at the new threshold of 3, not the old 4');
   });
 
-  it('keeps serving on a bad file and shows the last good version and the error on /status', async () => {
+  it('keeps serving on a bad file; /status shows the last good version and the error', async () => {
     await start(generation(0));
     const before = JSON.parse(await admin('/status'));
     await writeFile(file, `${generation(1)}  failure_threshold: 0\n`);

@@ -1,33 +1,31 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { describe, it } from 'node:test';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
 
 import { status } from '@grpc/grpc-js';
 
 import { extProcClient, EnvoyStream, replyKind } from '../helpers/envoy-client.js';
 import { requestHeaders, responseHeaders } from '../helpers/envoy-messages.js';
 import { sampleValue } from '../helpers/metrics.js';
-import { TollgateProcess } from '../helpers/tollgate-process.js';
+import { TempDir } from '../helpers/temp-dir.js';
+import { EPHEMERAL, TollgateProcess } from '../helpers/tollgate-process.js';
 import { waitFor } from '../helpers/wait.js';
 
-const EPHEMERAL = ['--grpc-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0'];
-
-async function configFile(yaml: string): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'tollgate-e2e-'));
-  const file = path.join(dir, 'tollgate.yaml');
-  await writeFile(file, yaml);
-  return file;
-}
-
 describe('the tollgate process', () => {
-  it('starts with the bundled config, as npm start runs it, and exits 0 on SIGTERM', async () => {
-    const tollgate = await TollgateProcess.start([
-      '--config',
-      'config/tollgate.yaml',
-      ...EPHEMERAL,
-    ]);
+  let temp: TempDir;
+  // A copy of config/tollgate.yaml: its budget store is written beside it.
+  let bundled: string;
+  let files = 0;
+  const configFile = (yaml: string) => temp.write(`config-${++files}.yaml`, yaml);
+
+  before(() => {
+    temp = TempDir.create('tollgate-e2e-');
+    bundled = temp.bundledConfig();
+  });
+  after(() => temp.remove());
+
+  it('starts with the bundled config and exits 0 on SIGTERM', async () => {
+    const tollgate = await TollgateProcess.start(['--config', bundled, ...EPHEMERAL]);
 
     const health = await tollgate.admin('/healthz');
     const ready = await tollgate.admin('/readyz');
@@ -46,28 +44,11 @@ describe('the tollgate process', () => {
       1,
     );
     assert.deepEqual(exit, { code: 0, signal: null });
-  });
-
-  it('reads the config path from TOLLGATE_CONFIG when --config is absent', async () => {
-    const file = await configFile('logging:\n  level: warn\n');
-
-    const tollgate = await TollgateProcess.start(EPHEMERAL, {
-      env: { TOLLGATE_CONFIG: file },
-      waitForServing: false,
-    });
-    await waitFor(() => tollgate.stdout.length > 0 || tollgate.stderr.length > 0, 5000).catch(
-      () => undefined,
-    );
-    tollgate.kill('SIGTERM');
-    const exit = await tollgate.exited;
-
-    // At warn level the "serving" info line is suppressed, which proves the file was used.
-    assert.equal(tollgate.logLines().filter((line) => line.level === 'info').length, 0);
-    assert.equal(exit.code, 0);
+    assert.ok(existsSync(temp.path('data/tollgate-budgets.db')), 'the store sits beside the copy');
   });
 
   it('exits 1 and lists every problem when the config is invalid', async () => {
-    const file = await configFile('server:\n  grpc_adress: x\ncircuit_breakers:\n  enabled: 1\n');
+    const file = configFile('server:\n  grpc_adress: x\ncircuit_breakers:\n  enabled: 1\n');
 
     const tollgate = await TollgateProcess.start(['--config', file], { waitForServing: false });
     const exit = await tollgate.exited;
@@ -80,10 +61,10 @@ describe('the tollgate process', () => {
   });
 
   it('exits 1 with a clear message when the port is taken', async () => {
-    const first = await TollgateProcess.start(['--config', 'config/tollgate.yaml', ...EPHEMERAL]);
+    const first = await TollgateProcess.start(['--config', bundled, ...EPHEMERAL]);
 
     const second = await TollgateProcess.start(
-      ['--config', 'config/tollgate.yaml', '--grpc-address', `127.0.0.1:${first.grpcPort}`],
+      ['--config', bundled, '--grpc-address', `127.0.0.1:${first.grpcPort}`],
       { waitForServing: false },
     );
     const exit = await second.exited;
@@ -95,7 +76,7 @@ describe('the tollgate process', () => {
   });
 
   it('opens, half-opens and closes a breaker on live traffic, visible on /metrics', async () => {
-    const file = await configFile(`
+    const file = configFile(`
 circuit_breakers:
   defaults:
     failure_threshold: 3
@@ -148,11 +129,7 @@ circuit_breakers:
   });
 
   it('drains on SIGTERM: streams in flight finish, new streams are refused, exit 0', async () => {
-    const tollgate = await TollgateProcess.start([
-      '--config',
-      'config/tollgate.yaml',
-      ...EPHEMERAL,
-    ]);
+    const tollgate = await TollgateProcess.start(['--config', bundled, ...EPHEMERAL]);
     const client = extProcClient(tollgate.grpcPort);
     const inFlight = new EnvoyStream(client);
     await inFlight.send(requestHeaders({ endOfStream: true }));
@@ -175,7 +152,7 @@ circuit_breakers:
   });
 
   it('never writes authorization, API key or cookie values to its log', async () => {
-    const file = await configFile('logging:\n  level: trace\n');
+    const file = configFile('logging:\n  level: trace\n');
     const tollgate = await TollgateProcess.start(['--config', file, ...EPHEMERAL]);
     const client = extProcClient(tollgate.grpcPort);
     const secrets = {

@@ -109,8 +109,10 @@ describe('the deployment check', () => {
     {
       what: 'the access log reads another metadata key',
       change: ({ tollgate }) => (tollgate.usage.metadata.key = 'gate'),
-      problem:
-        /access log reads envoy\.filters\.http\.ext_proc:tollgate:.*tollgate writes envoy\.filters\.http\.ext_proc:gate/,
+      problem: new RegExp(
+        String.raw`access log reads envoy\.filters\.http\.ext_proc:tollgate:.*` +
+          String.raw`tollgate writes envoy\.filters\.http\.ext_proc:gate`,
+      ),
     },
     {
       what: 'Envoy does not receive the namespace tollgate writes',

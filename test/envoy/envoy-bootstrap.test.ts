@@ -58,7 +58,7 @@ function metadataFieldsTollgateWrites(): string[] {
 }
 
 describe('envoy/envoy.yaml', () => {
-  it("is a valid Envoy v3 Bootstrap: every field, type and typed_config known to Envoy's API", () => {
+  it("is a valid v3 Bootstrap: every field, type and typed_config known to Envoy's API", () => {
     assert.deepEqual(validator.validateYaml(text), []);
   });
 
@@ -115,7 +115,7 @@ describe('envoy/envoy.yaml', () => {
     ]);
   });
 
-  it('sets no overall deadline on the ext_proc gRPC stream, which lives as long as the request', () => {
+  it('sets no deadline on the ext_proc gRPC stream, which lives as long as the request', () => {
     const extProc = httpFilter(bootstrap, ENVOY_TYPES.extProc).config;
 
     assert.equal(grpcClusterOf(extProc), 'tollgate');

@@ -46,7 +46,8 @@ describe('EnvoyConfigValidator', () => {
     const problems = validator.validate(cluster({ hosts: [] }), CLUSTER);
 
     assert.deepEqual(messages(problems), [
-      'hosts: unknown field "hosts" in envoy.config.cluster.v3.Cluster (it was removed from the API)',
+      'hosts: unknown field "hosts" in envoy.config.cluster.v3.Cluster ' +
+        '(it was removed from the API)',
     ]);
   });
 
@@ -110,7 +111,8 @@ describe('EnvoyConfigValidator', () => {
     assert.equal(problems.length, 1);
     assert.equal(
       problems[0]!.path,
-      'virtual_hosts[0].typed_per_filter_config["envoy.filters.http.ext_authz"].check_settings.disable_request_body_bufering',
+      'virtual_hosts[0].typed_per_filter_config["envoy.filters.http.ext_authz"]' +
+        '.check_settings.disable_request_body_bufering',
     );
     assert.match(problems[0]!.message, /did you mean "disable_request_body_buffering"/);
   });
@@ -193,7 +195,8 @@ describe('EnvoyConfigValidator', () => {
 
     assert.deepEqual(messages(problems), [
       'name: must be at least 1 character(s) long',
-      'load_assignment.endpoints[0].lb_endpoints[0].endpoint.address: one of socket_address, pipe, envoy_internal_address is required in envoy.config.core.v3.Address',
+      'load_assignment.endpoints[0].lb_endpoints[0].endpoint.address: one of socket_address, ' +
+        'pipe, envoy_internal_address is required in envoy.config.core.v3.Address',
     ]);
   });
 
@@ -206,7 +209,8 @@ describe('EnvoyConfigValidator', () => {
     );
 
     assert.deepEqual(messages(problems), [
-      'api_config_source.transport_api_version: V2 is a deprecated value of envoy.config.core.v3.ApiVersion',
+      'api_config_source.transport_api_version: ' +
+        'V2 is a deprecated value of envoy.config.core.v3.ApiVersion',
     ]);
   });
 

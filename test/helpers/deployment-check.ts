@@ -176,7 +176,7 @@ function checkTollgateService({ services, tollgate, problems }: Context): void {
   );
 }
 
-/** Envoy's tollgate cluster dials the tollgate service's gRPC port; every gRPC user names a cluster. */
+/** Envoy's tollgate cluster dials tollgate's gRPC port; every gRPC user names a cluster. */
 function checkEnvoyToTollgate(context: Context): void {
   const { services, clusters, listeners, tollgate, problems } = context;
   const cluster = clusters.find((candidate) => candidate.name === 'tollgate');
@@ -241,7 +241,8 @@ function checkNames({ listeners, clusters, tollgate, problems }: Context): void 
   const receiving = get(extProc?.config, 'metadata_options', 'receiving_namespaces', 'untyped');
   problems.unless(
     Array.isArray(receiving) && receiving.includes(tollgate.metadataNamespace),
-    `envoy.yaml: ext_proc does not receive tollgate's metadata namespace ${tollgate.metadataNamespace}`,
+    "envoy.yaml: ext_proc does not receive tollgate's metadata namespace " +
+      tollgate.metadataNamespace,
   );
 
   const written = `${tollgate.metadataNamespace}:${tollgate.metadataKey}`;
@@ -316,11 +317,13 @@ function checkBackends({ services, clusters, tollgate, problems }: Context): voi
       );
       problems.unless(
         owner !== undefined,
-        `config/tollgate.yaml: endpoint ${address} of ${resource} is no compose service's ipv4_address`,
+        `config/tollgate.yaml: endpoint ${address} of ${resource} ` +
+          "is no compose service's ipv4_address",
       );
       problems.unless(
         owner !== mock || port === mockPort,
-        `config/tollgate.yaml: endpoint port ${port} of ${resource}, mock-llm listens on ${mockPort}`,
+        `config/tollgate.yaml: endpoint port ${port} of ${resource}, ` +
+          `mock-llm listens on ${mockPort}`,
       );
     }
   }

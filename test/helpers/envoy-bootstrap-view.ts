@@ -7,7 +7,8 @@
 type Json = Record<string, unknown>;
 
 const HCM_TYPE =
-  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.' +
+  'HttpConnectionManager';
 
 /** The type URL of each filter or extension the tests look for. */
 export const ENVOY_TYPES = {

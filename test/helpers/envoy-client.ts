@@ -36,6 +36,7 @@ export function extProcClient(
   return new Client(`127.0.0.1:${port}`, channelCredentials, options) as unknown as ProcessorClient;
 }
 
+let definition: protoLoader.PackageDefinition | undefined;
 let loaded: grpc.GrpcObject | undefined;
 
 /**
@@ -43,15 +44,31 @@ let loaded: grpc.GrpcObject | undefined;
  * so tests compare `immediate_response.status.code` with 503 rather than with
  * the enum's name.
  */
+function clientDefinition(): protoLoader.PackageDefinition {
+  definition ??= protoLoader.loadSync([...ENVOY_SERVICE_PROTOS], {
+    ...PROTO_LOADER_OPTIONS,
+    enums: Number,
+    includeDirs: envoyProtoIncludeDirs(),
+  });
+  return definition;
+}
+
 export function clientProtos(): grpc.GrpcObject {
-  loaded ??= grpc.loadPackageDefinition(
-    protoLoader.loadSync([...ENVOY_SERVICE_PROTOS], {
-      ...PROTO_LOADER_OPTIONS,
-      enums: Number,
-      includeDirs: envoyProtoIncludeDirs(),
-    }),
-  );
+  loaded ??= grpc.loadPackageDefinition(clientDefinition());
   return loaded;
+}
+
+/** How a client encodes ProcessingRequests and decodes ProcessingResponses. */
+export function processCodec(): {
+  encode(message: ProcessingRequest): Buffer;
+  decode(bytes: Buffer): ProcessingResponse;
+} {
+  const service = clientDefinition()['envoy.service.ext_proc.v3.ExternalProcessor'];
+  const method = (service as protoLoader.ServiceDefinition).Process!;
+  return {
+    encode: (message) => method.requestSerialize(message),
+    decode: (bytes) => method.responseDeserialize(bytes) as ProcessingResponse,
+  };
 }
 
 /**

@@ -1,13 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
-/**
- * The compiled entry point `npm start` runs, found beside this file, so that
- * callers (tests, the demo) may run from any working directory.
- */
-export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+import { repoPath } from './repo-files.js';
+
+/** The compiled entry point `npm start` runs. */
+export const MAIN = repoPath('dist/src/main.js');
+
+/** Flags that make tollgate listen on free loopback ports. */
+export const EPHEMERAL = ['--grpc-address', '127.0.0.1:0', '--admin-address', '127.0.0.1:0'];
+
+/** How to start a tollgate process. */
+export interface StartOptions {
+  /** Variables to set; `undefined` removes one the test process has. */
+  readonly env?: Record<string, string | undefined>;
+  /** The working directory; the test process's by default. */
+  readonly cwd?: string;
+  /** The entry point to run; the repository's compiled `main.js` by default. */
+  readonly main?: string;
+  /** Wait for the "tollgate is serving" line (true by default). */
+  readonly waitForServing?: boolean;
+}
 
 /** A tollgate started as its own process, as `npm start` starts it. */
 export class TollgateProcess {
@@ -27,12 +40,13 @@ export class TollgateProcess {
    * Spawns `node dist/src/main.js ARGS` and, unless `waitForServing` is false,
    * waits for the "tollgate is serving" log line to learn the bound ports.
    */
-  static async start(
-    args: string[],
-    options: { env?: Record<string, string>; waitForServing?: boolean } = {},
-  ): Promise<TollgateProcess> {
-    const child = spawn(process.execPath, [MAIN, ...args], {
-      env: { ...process.env, ...options.env },
+  static async start(args: string[], options: StartOptions = {}): Promise<TollgateProcess> {
+    const env = { ...process.env, ...options.env };
+    for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+
+    const child = spawn(process.execPath, [options.main ?? MAIN, ...args], {
+      env,
+      cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tollgate = new TollgateProcess(child);
@@ -44,6 +58,14 @@ export class TollgateProcess {
   async admin(path: string, method = 'GET'): Promise<{ status: number; text: string }> {
     const response = await fetch(`http://127.0.0.1:${this.adminPort}${path}`, { method });
     return { status: response.status, text: await response.text() };
+  }
+
+  /** `/status`, parsed. */
+  async status(): Promise<{ config: { file: string }; draining: boolean }> {
+    return JSON.parse((await this.admin('/status')).text) as {
+      config: { file: string };
+      draining: boolean;
+    };
   }
 
   /** Sends a signal to the process. */
@@ -62,7 +84,7 @@ export class TollgateProcess {
     });
   }
 
-  private async waitForServing(timeoutMs = 10_000): Promise<void> {
+  private async waitForServing(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));

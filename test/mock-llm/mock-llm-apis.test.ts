@@ -53,7 +53,7 @@ describe('mock LLM chat completions', () => {
     assert.equal(body.choices[0].finish_reason, 'stop');
   });
 
-  it('generates exactly max_tokens (or max_completion_tokens) words, stopping for length', async () => {
+  it('generates exactly max_tokens (or max_completion_tokens) words; finish: length', async () => {
     const byMax = (await call(mock.url, CHAT, { ...chatBody, max_tokens: 3 })).json();
     const byCompletionMax = (
       await call(mock.url, CHAT, { ...chatBody, max_completion_tokens: 4, max_tokens: 99 })
@@ -172,7 +172,7 @@ describe('mock LLM Anthropic messages', () => {
     });
   });
 
-  it('streams message_start, text deltas, message_delta with the output count, message_stop', async () => {
+  it('streams message_start, text deltas, message_delta (output count), message_stop', async () => {
     const answer = await call(mock.url, MESSAGES, { ...messagesBody, stream: true });
     const events = answer.events();
 

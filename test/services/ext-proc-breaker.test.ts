@@ -5,9 +5,17 @@ import { status } from '@grpc/grpc-js';
 
 import type { ProcessingResponse } from '../../src/services/ext-proc/messages.js';
 import { replyKind, type EnvoyStream } from '../helpers/envoy-client.js';
-import { requestHeaders, responseHeaders } from '../helpers/envoy-messages.js';
+import {
+  requestBody,
+  requestHeaders,
+  responseHeaders,
+  trailers,
+} from '../helpers/envoy-messages.js';
 import { FakeClock } from '../helpers/fake-clock.js';
+import { heldPermits } from '../helpers/breaker-permits.js';
 import { metricValue } from '../helpers/metrics.js';
+import { ResettableStreams } from '../helpers/resettable-stream.js';
+import { TempDir } from '../helpers/temp-dir.js';
 import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -155,15 +163,24 @@ describe('circuit breakers over ext_proc', () => {
     assert.equal(await metricValue(tg, 'tollgate_breaker_state', state('open')), 1);
   });
 
-  for (const phase of ['after request headers', 'after request body'] as const) {
+  const heldAt = [
+    { phase: 'after request headers', then: [] },
+    { phase: 'mid request body', then: [requestBody('{"mo', false)] },
+    {
+      phase: 'after the whole request, waiting for response headers',
+      then: [requestBody('{}', true)],
+    },
+    { phase: 'after request trailers', then: [requestBody('{}', false), trailers('request')] },
+  ];
+
+  for (const { phase, then } of heldAt) {
     it(`gives a trial's permit back when its stream is cancelled ${phase}`, async () => {
       await openBreaker();
       clock.advance(10_000);
       const held = await Promise.all([begin(), begin()]);
-      if (phase === 'after request body') {
-        await Promise.all(
-          held.map(({ stream }) => stream.send({ request_body: { body: Buffer.from('{}') } })),
-        );
+      for (const message of then) {
+        const replies = await Promise.all(held.map(({ stream }) => stream.send(message)));
+        assert.ok(replies.every((reply) => reply !== undefined));
       }
 
       const whileHeld = await exchange(200);
@@ -176,6 +193,52 @@ describe('circuit breakers over ext_proc', () => {
       assert.equal(replyKind(afterCancel.first), 'request_headers');
     });
   }
+
+  it('takes no trial slot for a stream cancelled before any message', async () => {
+    await openBreaker();
+    clock.advance(10_000);
+    const idle = [tg.stream(), tg.stream()];
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 2);
+
+    await Promise.all(idle.map((stream) => stream.cancel()));
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    const trials = await Promise.all([begin(), begin()]);
+
+    assert.deepEqual(
+      trials.map(({ first }) => replyKind(first)),
+      ['request_headers', 'request_headers'],
+    );
+    await Promise.all(trials.map(({ stream }) => stream.cancel()));
+  });
+
+  const SKIP_WARNING = 'set response_header_mode: SEND';
+
+  it('warns once when streams end after their request without response headers', async () => {
+    for (let i = 0; i < 3; i++) {
+      const stream = tg.stream();
+      await stream.send(requestHeaders({ ...LLM, endOfStream: true }));
+      await stream.halfClose();
+    }
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+
+    const warned = tg.logs.find(SKIP_WARNING);
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]?.level, 'warn');
+    assert.equal(warned[0]?.upstream, 'llm');
+  });
+
+  it('does not warn about response headers for answered or unfinished requests', async () => {
+    await exchange(200);
+    const unfinished = tg.stream();
+    await unfinished.send(requestHeaders(LLM));
+    await unfinished.send(requestBody('{"mo', false));
+    await unfinished.halfClose();
+    await openBreaker();
+    await exchange(200);
+    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+
+    assert.equal(tg.logs.find(SKIP_WARNING).length, 0);
+  });
 
   it('records nothing for requests tollgate answered itself', async () => {
     await openBreaker();
@@ -197,7 +260,7 @@ describe('circuit breakers over ext_proc', () => {
     assert.equal(replyKind(other.first), 'request_headers');
   });
 
-  it('reads the upstream from the header, then :authority (any case), when no attribute is sent', async () => {
+  it('falls back to the header, then :authority (any case), without the attribute', async () => {
     for (let i = 0; i < 3; i++) {
       await exchange(500, { headers: { 'x-tollgate-upstream': 'by-header' } } as never);
     }
@@ -289,6 +352,61 @@ describe('circuit breakers over ext_proc', () => {
 function state(name: string) {
   return { breaker: 'llm', state: name };
 }
+
+describe('breaker trials whose reply waits on a budget decision', () => {
+  let temp: TempDir;
+
+  beforeEach(() => {
+    temp = TempDir.create('tollgate-breaker-budget-');
+  });
+  afterEach(() => temp.remove());
+
+  it("gives the trial's permit back on a reset before the budget's reply", async () => {
+    const clock = new FakeClock();
+    const tg = await startTestTollgate(
+      `${CONFIG}
+budgets:
+  enabled: true
+  store: {backend: embedded, path: ${temp.path('budgets.db')}}
+  decide_at: body
+  tenants:
+    trial: {period: daily, limit: 100000}
+`,
+      { clock },
+    );
+    const streams = new ResettableStreams(tg.tollgate.grpcPort);
+    const tenant = { headers: { 'x-tenant-id': 'trial' }, ...LLM };
+    try {
+      for (let i = 0; i < 3; i++) {
+        const stream = tg.stream();
+        await stream.send(requestHeaders({ ...tenant, endOfStream: true }));
+        await stream.send(responseHeaders(503, {}, true));
+        await stream.halfClose();
+      }
+      clock.advance(10_000);
+      const trials = [streams.stream(), streams.stream()];
+      for (const trial of trials) await trial.send(requestHeaders(tenant));
+
+      await Promise.all(
+        trials.map(async (trial) => {
+          trial.post(requestBody('{"model":"gpt-4o-mini","messages":[]}', true));
+          await trial.reset();
+        }),
+      );
+      await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+      const next = tg.stream();
+      const admitted = await next.send(requestHeaders(tenant));
+      const heldByNext = await heldPermits(tg);
+
+      assert.equal(replyKind(admitted), 'request_headers');
+      assert.equal(heldByNext, 1, 'only the new trial holds a permit');
+      await next.cancel();
+    } finally {
+      streams.close();
+      await tg.stop();
+    }
+  });
+});
 
 describe('breaker limits and switches over ext_proc', () => {
   async function failThenProbe(tg: TestTollgate, upstream: string, failures: number) {

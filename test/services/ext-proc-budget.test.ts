@@ -119,7 +119,7 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
   });
   after(() => rmSync(folder, { recursive: true, force: true }));
 
-  it('reserves the estimate, tells the upstream what remains, and settles actual usage', async () => {
+  it('reserves the estimate, tells the upstream what remains, settles actual usage', async () => {
     const yaml = budgetYaml(store, '    acme: {period: daily, limit: 100000}');
     const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
     try {
@@ -338,7 +338,7 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
     }
   });
 
-  it('reserves nothing for a request without a body, and charges what its response reports', async () => {
+  it('reserves nothing for a bodiless request and charges what its response reports', async () => {
     const yaml = budgetYaml(store, '    lister: {period: daily, limit: 1500}');
     const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
     try {

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { Client, credentials, status, type StatusObject } from '@grpc/grpc-js';
 
-import { replyKind } from '../helpers/envoy-client.js';
+import { heldPermits } from '../helpers/breaker-permits.js';
+import { processCodec, replyKind } from '../helpers/envoy-client.js';
 import {
   requestBody,
   requestHeaders,
@@ -12,11 +13,49 @@ import {
   trailers,
 } from '../helpers/envoy-messages.js';
 import { metricValue } from '../helpers/metrics.js';
+import { ResettableStreams } from '../helpers/resettable-stream.js';
+import { TempDir } from '../helpers/temp-dir.js';
 import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harness.js';
 import { waitFor } from '../helpers/wait.js';
 
+const ACTIVE = 'tollgate_extproc_active_streams';
 const CANCELLED = { end: 'cancelled' };
 const HALF_CLOSED = { end: 'half_closed' };
+
+/** The log lines of streams rejected for a message Envoy would not send. */
+function rejections(tg: TestTollgate) {
+  return tg.logs.find('a message Envoy would not send');
+}
+
+/**
+ * Writes `bytes` as one gRPC message on a new Process stream, past the proto
+ * encoder. Resolves with how the stream ended and its raw replies; a stream
+ * that replies is cancelled after the first reply.
+ */
+async function sendRaw(port: number, bytes: Buffer) {
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(
+    '/envoy.service.ext_proc.v3.ExternalProcessor/Process',
+    (raw: Buffer) => raw,
+    (raw: Buffer) => raw,
+  );
+  const replies: Buffer[] = [];
+  const ended = new Promise<StatusObject>((resolve) => call.on('status', resolve));
+  call.on('error', () => undefined);
+  call.on('data', (reply: Buffer) => {
+    replies.push(reply);
+    call.cancel();
+  });
+
+  call.write(bytes);
+  const end = await ended;
+  client.close();
+  return { end, replies };
+}
+
+function errorLines(tg: TestTollgate): number {
+  return tg.logs.lines.filter((line) => line.level === 'error').length;
+}
 
 describe('ext_proc stream protocol', () => {
   let tg: TestTollgate;
@@ -42,7 +81,7 @@ describe('ext_proc stream protocol', () => {
     const kinds = [];
     for (const message of sequence) kinds.push(replyKind(await stream.send(message)));
     const end = await stream.halfClose();
-    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
 
     assert.deepEqual(kinds, [
       'request_headers',
@@ -88,39 +127,48 @@ describe('ext_proc stream protocol', () => {
     const end = await stream.cancel();
 
     assert.equal(end.code, status.CANCELLED);
-    await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+    await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
     assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
   });
 
-  const cancelPoints = [
+  const chunkedRequest = [requestHeaders(), requestBody('{"mo', false)];
+  const wholeRequest = [requestHeaders(), requestBody('{}', true)];
+  const resetPoints = [
+    { name: 'before any message', sent: [] },
     { name: 'after request headers', sent: [requestHeaders()] },
-    { name: 'mid request body', sent: [requestHeaders(), requestBody('{"mo', false)] },
+    { name: 'mid request body', sent: chunkedRequest },
+    { name: 'after the whole request, waiting for response headers', sent: wholeRequest },
     {
-      name: 'after response headers',
-      sent: [requestHeaders(), requestBody('{}', true), responseHeaders(200)],
+      name: 'after request trailers',
+      sent: [...chunkedRequest, trailers('request', { 'x-checksum': 'a' })],
     },
+    { name: 'after response headers', sent: [...wholeRequest, responseHeaders(200)] },
     {
       name: 'mid response body',
-      sent: [
-        requestHeaders(),
-        requestBody('{}', true),
-        responseHeaders(200),
-        responseBody('data: {"x"', false),
-      ],
+      sent: [...wholeRequest, responseHeaders(200), responseBody('data: {"x"', false)],
+    },
+    {
+      name: 'after response trailers',
+      sent: [...wholeRequest, responseHeaders(200), trailers('response', { 'grpc-status': '0' })],
     },
   ];
 
-  for (const { name, sent } of cancelPoints) {
-    it(`counts a stream cancelled ${name} as cancelled and leaves nothing open`, async () => {
+  for (const { name, sent } of resetPoints) {
+    it(`counts a stream reset ${name} as cancelled and leaves nothing open`, async () => {
       const before = (await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED)) ?? 0;
-      const stream = tg.stream();
+      const errors = errorLines(tg);
+      const streams = new ResettableStreams(tg.tollgate.grpcPort);
+      const stream = streams.stream();
 
-      for (const message of sent) await stream.send(message);
-      await stream.cancel();
+      for (const message of sent) assert.ok(await stream.send(message), 'every message answered');
+      await waitFor(async () => ((await metricValue(tg, ACTIVE)) ?? 0) >= 1);
+      await stream.reset();
+      streams.close();
 
-      await waitFor(async () => (await metricValue(tg, 'tollgate_extproc_active_streams')) === 0);
+      await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
       assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED), before + 1);
-      assert.equal(tg.logs.lines.filter((line) => line.level === 'error').length, 0);
+      assert.equal(await heldPermits(tg), 0);
+      assert.equal(errorLines(tg), errors);
     });
   }
 
@@ -180,6 +228,7 @@ describe('ext_proc stream protocol', () => {
 
   for (const { name, messages, details } of malformed) {
     it(`ends the stream with INVALID_ARGUMENT on ${name}`, async () => {
+      const logged = rejections(tg).length;
       const stream = tg.stream();
 
       for (const message of messages) stream.post(message);
@@ -187,26 +236,61 @@ describe('ext_proc stream protocol', () => {
 
       assert.equal(end.code, status.INVALID_ARGUMENT);
       assert.match(end.details, details);
-      assert.ok(tg.logs.find('a message Envoy would not send').length > 0);
+      const fresh = rejections(tg).slice(logged);
+      assert.equal(fresh.length, 1);
+      assert.match(String(fresh[0]?.reason), details);
     });
   }
 
-  it('ends the stream with INVALID_ARGUMENT when the bytes are not a ProcessingRequest', async () => {
-    const client = new Client(`127.0.0.1:${tg.tollgate.grpcPort}`, credentials.createInsecure());
-    const call = client.makeBidiStreamRequest(
-      '/envoy.service.ext_proc.v3.ExternalProcessor/Process',
-      (bytes: Buffer) => bytes,
-      (bytes: Buffer) => bytes,
-    );
-    const end = new Promise<StatusObject>((resolve) => call.on('status', resolve));
-    call.on('error', () => undefined);
+  const rawBytes = [
+    {
+      name: 'bytes that are not protobuf',
+      bytes: Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]),
+      details: /not a ProcessingRequest/,
+    },
+    {
+      name: 'a oneof member sent with the wrong wire type',
+      // Field 2 (request_headers) as a varint: read as a length, it runs past the end.
+      bytes: Buffer.from([0x10, 0x01]),
+      details: /not a ProcessingRequest/,
+    },
+    {
+      name: 'only a field number the proto lacks, as a newer oneof member would be',
+      // Field 11, length-delimited and empty: skipped as unknown, so no oneof is set.
+      bytes: Buffer.from([0x5a, 0x00]),
+      details: /no request oneof set/,
+    },
+    {
+      name: 'only an unknown high field number',
+      // Field 99 (tag 794 as a varint), length-delimited, one byte.
+      bytes: Buffer.from([0x9a, 0x06, 0x01, 0x00]),
+      details: /no request oneof set/,
+    },
+  ];
 
-    call.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));
-    const { code, details } = await end;
-    client.close();
+  for (const { name, bytes, details } of rawBytes) {
+    it(`ends the stream with INVALID_ARGUMENT on raw bytes: ${name}`, async () => {
+      const logged = rejections(tg).length;
 
-    assert.equal(code, status.INVALID_ARGUMENT);
-    assert.match(details, /not a ProcessingRequest/);
+      const { end, replies } = await sendRaw(tg.tollgate.grpcPort, bytes);
+
+      assert.equal(end.code, status.INVALID_ARGUMENT);
+      assert.match(end.details, details);
+      assert.equal(replies.length, 0);
+      const fresh = rejections(tg).slice(logged);
+      assert.equal(fresh.length, 1);
+      assert.match(String(fresh[0]?.reason), details);
+    });
+  }
+
+  it('ignores unknown fields beside a known oneof member, as proto3 readers must', async () => {
+    const known = processCodec().encode(requestHeaders());
+    const unknown = Buffer.from([0x5a, 0x00, 0x9a, 0x06, 0x01, 0x00]);
+
+    const { replies } = await sendRaw(tg.tollgate.grpcPort, Buffer.concat([known, unknown]));
+
+    assert.equal(replies.length, 1);
+    assert.equal(replyKind(processCodec().decode(replies[0]!)), 'request_headers');
   });
 
   it('keeps serving after malformed streams', async () => {
@@ -251,6 +335,45 @@ describe('ext_proc stream protocol', () => {
         'response_body',
       ]);
       assert.equal(end.code, status.OK);
+    }
+  });
+});
+
+describe('ext_proc stream reset while a reply is pending', () => {
+  let temp: TempDir;
+
+  before(() => {
+    temp = TempDir.create('tollgate-pending-');
+  });
+  after(() => temp.remove());
+
+  it('counts it as cancelled, gives the permit back and holds no reservation', async () => {
+    const tg = await startTestTollgate(`
+budgets:
+  enabled: true
+  store: {backend: embedded, path: ${temp.path('budgets.db')}}
+  decide_at: body
+  tenants:
+    pending: {period: daily, limit: 100000}
+`);
+    const streams = new ResettableStreams(tg.tollgate.grpcPort);
+    try {
+      const stream = streams.stream();
+      await stream.send(requestHeaders({ headers: { 'x-tenant-id': 'pending' } }));
+
+      // The body's reply waits on the budget decision; the reset does not wait for it.
+      stream.post(requestBody('{"model":"gpt-4o-mini","messages":[]}', true));
+      await stream.reset();
+
+      await waitFor(async () => (await metricValue(tg, ACTIVE)) === 0);
+      const budget = JSON.parse((await tg.admin('/budgets/pending')).text) as { reserved: number };
+      assert.equal(await metricValue(tg, 'tollgate_extproc_streams_total', CANCELLED), 1);
+      assert.equal(await heldPermits(tg), 0);
+      assert.equal(budget.reserved, 0);
+      assert.equal(errorLines(tg), 0);
+    } finally {
+      streams.close();
+      await tg.stop();
     }
   });
 });

@@ -207,7 +207,7 @@ describe('usage and cost over ext_proc', () => {
     assert.equal(metadata?.tokens_output, 7);
   });
 
-  it('stops inflating a decompression bomb at max_decoded_bytes and charges the estimate', async () => {
+  it('stops inflating a gzip bomb at max_decoded_bytes and charges the estimate', async () => {
     const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024, 0x20));
     const small = await startTestTollgate('usage:\n  max_decoded_bytes: 1048576\n');
     try {
@@ -362,7 +362,7 @@ describe('usage and cost over ext_proc', () => {
     assert.equal(await metricValue(tg, 'tollgate_cost_fallback_prices_total', unpriced), undefined);
   });
 
-  it('sends no usage headers on a response streamed to tollgate, where Envoy drops them', async () => {
+  it('sends no usage headers on a response streamed to tollgate: Envoy drops them', async () => {
     const replies = await playExchange(tg.stream(), {
       path: '/v1/chat/completions',
       requestBody: '{"model":"gpt-4o","stream":true,"messages":[]}',

@@ -92,7 +92,7 @@ describe('withStreamUsage', () => {
     });
   });
 
-  it('changes nothing when usage is already asked for, the request is not streamed, or the format has no such option', () => {
+  it('leaves alone requests that ask for usage, are not streamed, or lack the option', () => {
     assert.equal(apply('{"stream":true,"stream_options":{"include_usage":true}}'), undefined);
     assert.equal(apply('{"stream":false}'), undefined);
     assert.equal(apply('{"stream":true}', 'anthropic_messages'), undefined);

@@ -91,6 +91,8 @@ export class ExtProcService {
     const sequence = new MessageSequence();
     const queue = new SerialQueue((error) => this.fail(call, undefined, error, finish));
     let ended = false;
+    // Whether tollgate ended its side in answer to the client's half-close.
+    let answeredHalfClose = false;
     this.active.inc();
 
     // Every path out of the stream goes through here exactly once, so the
@@ -132,19 +134,30 @@ export class ExtProcService {
 
     call.on('data', (message: IncomingMessage) => queue.run(() => handle(message)));
 
-    // Envoy half-closes when the exchange is done, or cancels the stream; both
-    // are normal ends, not errors. A cancel also ends the readable side, and
-    // grpc-js reports that end a turn before the cancel itself, so the end is
-    // classified one turn later, before tollgate closes its side (closing it
-    // first would make grpc-js flag the call as cancelled).
+    // Envoy ends a stream by half-closing it, usually with a reset in the same
+    // write, or resets it alone when the client goes; all are normal ends. A
+    // half-close is answered with OK once every message before it has its
+    // reply, and only after the frames read with it have been handled: a reset
+    // that arrived in the same read is known by then, and the call is left
+    // alone instead of being given a status no one will read.
     call.on('end', () => {
-      setImmediate(() => {
-        const cancelled = call.cancelled;
-        finish(cancelled ? 'cancelled' : 'half_closed');
-        if (!cancelled) queue.run(() => void call.end());
-      });
+      setImmediate(() =>
+        queue.run(() => {
+          if (call.cancelled || call.writableEnded) return;
+
+          answeredHalfClose = true;
+          call.end();
+        }),
+      );
     });
-    call.on('cancelled', () => finish('cancelled'));
+
+    // grpc-js emits 'cancelled' once per call, when it is over: after the
+    // status tollgate ended it with went out, or when the client reset the
+    // stream (or the connection dropped) first. How a client ended a stream is
+    // decided here, from which of the two happened, never from timing. A reset
+    // that comes after tollgate answered the half-close cannot be seen: grpc-js
+    // reports that call like any other answered one.
+    call.on('cancelled', () => finish(answeredHalfClose ? 'half_closed' : 'cancelled'));
     call.on('error', () => finish('failed'));
   }
 

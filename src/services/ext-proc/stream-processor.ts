@@ -44,6 +44,9 @@ export class StreamProcessor {
   private responseBodyMessages = 0;
   /** Whether tollgate switched the response body to STREAMED. */
   private responseStreamed = false;
+  /** Whether the request's last message (end_of_stream or trailers) arrived. */
+  private requestEnded = false;
+  private sawResponseHeaders = false;
   private readonly policy: UsagePolicy;
   private readonly budgetAt: 'body' | 'headers';
   private readonly defaultEstimate: number;
@@ -63,6 +66,8 @@ export class StreamProcessor {
 
   /** Dispatches one message to its phase. Throws {@link ProtocolError} for bad input. */
   process(phase: Phase, message: ProcessingRequest): PhaseReply | Promise<PhaseReply> {
+    this.notePhase(phase, message);
+
     switch (phase) {
       case 'request_headers':
         return this.onRequestHeaders(message, message.request_headers ?? {});
@@ -89,8 +94,39 @@ export class StreamProcessor {
 
     if (!exchange.isSettled) {
       this.log.debug({ end, upstream: exchange.upstream }, 'stream ended before a response');
+      this.warnIfResponseHeadersSkipped(exchange, end);
     }
     this.logOutcome(await exchange.end(), end);
+  }
+
+  private notePhase(phase: Phase, message: ProcessingRequest): void {
+    if (phase === 'response_headers') this.sawResponseHeaders = true;
+    if (phase === 'request_trailers') this.requestEnded = true;
+    if (phase === 'request_headers' || phase === 'request_body') {
+      this.requestEnded ||= message[phase]?.end_of_stream === true;
+    }
+  }
+
+  /**
+   * Breakers learn outcomes only from response headers. When the filter never
+   * sends them (response_header_mode: SKIP), every permit is given back
+   * uncounted: half-open trials never succeed and an open breaker never
+   * closes. A stream whose whole request went by without any response headers
+   * is the sign of it; a client that left while the upstream worked looks the
+   * same, hence the wording.
+   */
+  private warnIfResponseHeadersSkipped(exchange: Exchange, end: StreamEnd): void {
+    if (end !== 'half_closed' && end !== 'cancelled') return;
+    if (!exchange.holdsBreakerPermit || !this.requestEnded || this.sawResponseHeaders) return;
+    if (!this.warnings.first('response-headers-skipped')) return;
+
+    this.log.warn(
+      { upstream: exchange.upstream, end },
+      'a stream held a circuit-breaker permit and ended after its whole request without ' +
+        'response headers; if the ext_proc filter has response_header_mode: SKIP, breakers ' +
+        'never see outcomes and an open breaker never closes: set response_header_mode: SEND ' +
+        '(a client that left before the response also ends this way; logged once)',
+    );
   }
 
   private onRequestHeaders(
