@@ -1,8 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-
-import Database from 'better-sqlite3';
-
 import {
   allowanceOf,
   ceilingOf,
@@ -16,233 +11,254 @@ import {
   type SettleRequest,
 } from './budget-store.js';
 import { BudgetStoreError } from './budget-store-error.js';
+import { EmbeddedBudgetFile } from './embedded-budget-file.js';
+import { PeriodState } from './embedded-periods.js';
 
 /** How often ended periods past their keep time are deleted. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
-/**
- * How long a write waits for another process holding the file's write lock.
- * better-sqlite3 waits synchronously, stopping every stream of this process
- * meanwhile; each operation holds the lock for well under a millisecond, so
- * a longer wait means a stuck writer, and the operation fails as a store
- * error (handled by `on_store_error`) rather than freezing the sidecar.
- */
-const BUSY_TIMEOUT_MS = 100;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS budget_periods (
-  tenant TEXT NOT NULL,
-  period_start INTEGER NOT NULL,
-  period_end INTEGER NOT NULL,
-  keep_until INTEGER NOT NULL,
-  used INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (tenant, period_start)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS budget_periods_end ON budget_periods (period_end);
-CREATE TABLE IF NOT EXISTS budget_reservations (
-  id TEXT PRIMARY KEY,
-  tenant TEXT NOT NULL,
-  period_start INTEGER NOT NULL,
-  tokens INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS budget_reservations_period
-  ON budget_reservations (tenant, period_start);
-CREATE INDEX IF NOT EXISTS budget_reservations_expiry ON budget_reservations (expires_at);
-CREATE TABLE IF NOT EXISTS budget_alert_marks (
-  tenant TEXT NOT NULL,
-  period_start INTEGER NOT NULL,
-  threshold TEXT NOT NULL,
-  keep_until INTEGER NOT NULL,
-  PRIMARY KEY (tenant, period_start, threshold)
-) WITHOUT ROWID;
-`;
-
-type Statements = ReturnType<typeof prepare>;
+/** An operation waiting for the commit of what it changed. */
+interface CommitWaiter {
+  readonly operation: string;
+  readonly resolve: () => void;
+  readonly reject: (error: BudgetStoreError) => void;
+}
 
 /**
- * The budget store in one SQLite file (better-sqlite3). Durable across
- * restarts; WAL mode and `BEGIN IMMEDIATE` transactions make every
- * operation atomic even when several processes open the same file.
- * `synchronous=NORMAL`: a process crash loses nothing; a power cut may lose
- * the last moments of usage.
+ * The budget store of one tollgate process, in one SQLite file it locks for
+ * as long as it is open (a second process on the same file fails at start
+ * with an error that says so; processes that share budgets use Redis).
+ *
+ * Owning the file lets the store decide in memory: counts are read from the
+ * file once per period and kept in memory, open reservations live only in
+ * memory, and admitting a request touches no disk. A settle or reset changes
+ * memory at once, so the next decision sees it, and resolves once it is
+ * committed: the changes of one event-loop turn are written together, in one
+ * transaction (group commit). Settled usage thus survives a restart or a
+ * `kill -9`; the open reservations of a process that dies die with it, which
+ * frees their tokens at once instead of after `reservation_ttl_seconds`.
  */
 export class EmbeddedBudgetStore implements BudgetStore {
   readonly backend = 'embedded';
-  private readonly db: Database.Database;
-  private readonly sql: Statements;
+  private readonly disk: EmbeddedBudgetFile;
+  private readonly periods = new Map<string, PeriodState>();
+  private readonly unsaved = new Set<PeriodState>();
+  private waiting: CommitWaiter[] = [];
+  private commitScheduled = false;
+  /** No open reservation expires before this (a lower bound: extends only push later). */
+  private earliestExpiryMs = Infinity;
   private lastPruneMs = 0;
 
-  /** Opens (creating when needed) the file and its folder; throws when it cannot. */
+  /** Opens (creating when needed) and locks the file; throws when it cannot. */
   constructor(readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(SCHEMA);
-    this.sql = prepare(this.db);
+    this.disk = new EmbeddedBudgetFile(file);
   }
 
   reserve(key: PeriodKey, rule: CeilingRule, request: ReserveRequest): Promise<ReserveOutcome> {
-    return this.atomically('reserve', () => {
+    return this.attempt('reserve', () => {
       this.sweep(request.nowMs);
       this.pruneNowAndThen(request.nowMs);
 
-      const usage = this.read(key, rule);
+      const period = this.period(key);
+      const usage = this.usageOf(key, rule, period);
       const total = usage.used + usage.reserved + request.estimate;
       const admitted = !rule.enforce || total <= ceilingOf(rule, usage.allowance);
-      if (!admitted || request.dryRun) return { admitted, ...usage };
+      if (!admitted || request.dryRun) return Promise.resolve({ admitted, ...usage });
 
-      this.sql.touchPeriod.run(key.tenant, key.startMs, key.endMs, key.keepUntilMs);
-      this.sql.addReservation.run(
-        request.reservationId,
-        key.tenant,
-        key.startMs,
-        request.estimate,
-        request.expiresAtMs,
-      );
-      return { admitted, ...usage, reserved: usage.reserved + request.estimate };
+      // A period's first reservation records it, for rollover and the tenant
+      // list; nothing waits for that write.
+      period.record(key);
+      this.changed(period);
+      period.reserve(request.reservationId, request.estimate, request.expiresAtMs);
+      this.earliestExpiryMs = Math.min(this.earliestExpiryMs, request.expiresAtMs);
+      return Promise.resolve({ admitted, ...usage, reserved: period.reserved });
     });
   }
 
   settle(key: PeriodKey, rule: CeilingRule, request: SettleRequest): Promise<SettleOutcome> {
-    return this.atomically('settle', () => {
+    return this.attempt('settle', () => {
       this.sweep(request.nowMs);
-      this.sql.dropReservation.run(request.reservationId);
-      this.sql.touchPeriod.run(key.tenant, key.startMs, key.endMs, key.keepUntilMs);
 
-      const usedBefore = this.usedIn(key.tenant, key.startMs) ?? 0;
-      this.sql.addUsed.run(request.tokens, key.tenant, key.startMs);
-      const usage = this.read(key, rule);
-
+      const period = this.period(key);
+      period.drop(request.reservationId);
+      period.record(key);
+      const usedBefore = period.used;
+      period.charge(request.tokens);
+      const usage = this.usageOf(key, rule, period);
       const fired = request.thresholds.filter(
-        (threshold) =>
-          usage.used >= threshold * rule.limit &&
-          this.sql.markAlert.run(key.tenant, key.startMs, String(threshold), key.keepUntilMs)
-            .changes === 1,
+        (threshold) => usage.used >= threshold * rule.limit && period.mark(String(threshold)),
       );
-      return { usedBefore, usedAfter: usage.used, ...usage, fired };
+      this.changed(period);
+
+      const outcome = { usedBefore, usedAfter: usage.used, ...usage, fired };
+      return this.committed('settle').then(() => outcome);
     });
   }
 
   extend(key: PeriodKey, reservationId: string, expiresAtMs: number): Promise<void> {
-    return this.atomically('extend', () => {
-      this.sql.extendReservation.run(expiresAtMs, reservationId);
+    return this.attempt('extend', () => {
+      const reservation = this.periods
+        .get(periodId(key.tenant, key.startMs))
+        ?.reservations.get(reservationId);
+      if (reservation) reservation.expiresAtMs = expiresAtMs;
+      return Promise.resolve();
     });
   }
 
   release(key: PeriodKey, reservationId: string): Promise<void> {
-    return this.atomically('release', () => {
-      this.sql.dropReservation.run(reservationId);
+    return this.attempt('release', () => {
+      this.periods.get(periodId(key.tenant, key.startMs))?.drop(reservationId);
+      return Promise.resolve();
     });
   }
 
   usage(key: PeriodKey, rule: CeilingRule, nowMs: number): Promise<PeriodUsage> {
-    return this.atomically('read usage', () => {
+    return this.attempt('read usage', () => {
       this.sweep(nowMs);
-      return this.read(key, rule);
+      return Promise.resolve(this.usageOf(key, rule, this.period(key)));
     });
   }
 
   reset(key: PeriodKey): Promise<void> {
-    return this.atomically('reset', () => {
-      this.sql.dropPeriodReservations.run(key.tenant, key.startMs);
-      this.sql.dropAlertMarks.run(key.tenant, key.startMs);
-      this.sql.touchPeriod.run(key.tenant, key.startMs, key.endMs, key.keepUntilMs);
-      this.sql.zeroUsed.run(key.tenant, key.startMs);
+    return this.attempt('reset', () => {
+      const period = this.period(key);
+      period.reset(key);
+      this.changed(period);
+      return this.committed('reset');
     });
   }
 
   activeTenants(nowMs: number): Promise<string[]> {
-    return this.atomically('list tenants', () =>
-      (this.sql.activeTenants.all(nowMs, nowMs) as Array<{ tenant: string }>).map(
-        (row) => row.tenant,
-      ),
-    );
+    return this.attempt('list tenants', () => {
+      const tenants = new Set(this.disk.activeTenants(nowMs));
+      for (const period of this.periods.values()) {
+        const current = period.startMs <= nowMs && period.endMs > nowMs;
+        if (period.recorded && current) tenants.add(period.tenant);
+      }
+      return Promise.resolve([...tenants].sort());
+    });
   }
 
+  /** Commits what is left to commit, then closes the file. */
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.disk.open) return;
+
+    this.commitNow();
+    this.disk.close();
   }
 
-  // One `BEGIN IMMEDIATE` transaction: the write lock is taken before the
-  // first read, so no other connection can change the counts in between.
-  private atomically<T>(operation: string, step: () => T): Promise<T> {
+  // Runs an operation; a throw (a closed store, an unreadable file) becomes
+  // a rejected BudgetStoreError.
+  private attempt<T>(operation: string, step: () => Promise<T>): Promise<T> {
     try {
-      return Promise.resolve(this.db.transaction(step).immediate());
+      if (!this.disk.open) throw new Error('the store is closed');
+      return step();
     } catch (error) {
       return Promise.reject(new BudgetStoreError(operation, this.backend, error));
     }
   }
 
-  private read(key: PeriodKey, rule: CeilingRule): PeriodUsage {
-    const previous = rule.rollover ? this.usedIn(key.tenant, key.previousStartMs) : undefined;
-    const reserved = this.sql.reservedIn.get(key.tenant, key.startMs) as { total: number };
-    return {
-      used: this.usedIn(key.tenant, key.startMs) ?? 0,
-      reserved: reserved.total,
-      allowance: allowanceOf(rule, previous),
-    };
+  // The period's state, read from the file the first time it is needed.
+  private period(key: PeriodKey): PeriodState {
+    return this.periodAt(key.tenant, key.startMs, key);
   }
 
-  private usedIn(tenant: string, startMs: number): number | undefined {
-    const row = this.sql.usedIn.get(tenant, startMs) as { used: number } | undefined;
-    return row?.used;
+  private periodAt(
+    tenant: string,
+    startMs: number,
+    fallback: { endMs: number; keepUntilMs: number },
+  ): PeriodState {
+    const id = periodId(tenant, startMs);
+    let period = this.periods.get(id);
+    if (!period) {
+      period = new PeriodState(tenant, startMs, this.disk.read(tenant, startMs), fallback);
+      this.periods.set(id, period);
+    }
+    return period;
+  }
+
+  private usageOf(key: PeriodKey, rule: CeilingRule, period: PeriodState): PeriodUsage {
+    let previous: number | undefined;
+    if (rule.rollover) {
+      // The period before ends where this one starts, and is kept until this one ends.
+      const before = { endMs: key.startMs, keepUntilMs: key.endMs };
+      const state = this.periodAt(key.tenant, key.previousStartMs, before);
+      previous = state.recorded ? state.used : undefined;
+    }
+    return { used: period.used, reserved: period.reserved, allowance: allowanceOf(rule, previous) };
   }
 
   private sweep(nowMs: number): void {
-    this.sql.sweepReservations.run(nowMs);
+    if (nowMs < this.earliestExpiryMs) return;
+
+    let earliest = Infinity;
+    for (const period of this.periods.values()) {
+      if (period.reservations.size > 0) earliest = Math.min(earliest, period.sweep(nowMs));
+    }
+    this.earliestExpiryMs = earliest;
   }
 
   private pruneNowAndThen(nowMs: number): void {
     if (nowMs - this.lastPruneMs < PRUNE_EVERY_MS) return;
 
     this.lastPruneMs = nowMs;
-    this.sql.prunePeriods.run(nowMs);
-    this.sql.pruneAlertMarks.run(nowMs);
+    for (const [id, period] of this.periods) {
+      const idle = period.reservations.size === 0 && !period.dirty;
+      if (idle && period.keepUntilMs < nowMs) this.periods.delete(id);
+    }
+    this.disk.prune(nowMs);
+  }
+
+  private changed(period: PeriodState): void {
+    if (!period.dirty) return;
+
+    this.unsaved.add(period);
+    this.scheduleCommit();
+  }
+
+  // Resolves once the changes made so far are committed.
+  private committed(operation: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ operation, resolve, reject });
+      this.scheduleCommit();
+    });
+  }
+
+  // Every operation of this event-loop turn joins the same commit.
+  private scheduleCommit(): void {
+    if (this.commitScheduled) return;
+
+    this.commitScheduled = true;
+    setImmediate(() => this.commitNow());
+  }
+
+  // A failed commit leaves its periods unsaved, so the next commit writes
+  // them whole: memory stays the truth, and the file catches up.
+  private commitNow(): void {
+    this.commitScheduled = false;
+    const periods = [...this.unsaved];
+    const waiting = this.waiting;
+    this.unsaved.clear();
+    this.waiting = [];
+
+    try {
+      if (periods.length > 0 && this.disk.open) {
+        this.disk.commit(periods.map((period) => period.takeWrite()));
+      }
+    } catch (error) {
+      for (const period of periods) {
+        period.unsaved();
+        this.unsaved.add(period);
+      }
+      for (const waiter of waiting) {
+        waiter.reject(new BudgetStoreError(waiter.operation, this.backend, error));
+      }
+      return;
+    }
+    for (const waiter of waiting) waiter.resolve();
   }
 }
 
-function prepare(db: Database.Database) {
-  return {
-    usedIn: db.prepare('SELECT used FROM budget_periods WHERE tenant = ? AND period_start = ?'),
-    reservedIn: db.prepare(
-      'SELECT COALESCE(SUM(tokens), 0) AS total FROM budget_reservations ' +
-        'WHERE tenant = ? AND period_start = ?',
-    ),
-    touchPeriod: db.prepare(
-      'INSERT INTO budget_periods (tenant, period_start, period_end, keep_until) ' +
-        'VALUES (?, ?, ?, ?) ON CONFLICT (tenant, period_start) DO NOTHING',
-    ),
-    addUsed: db.prepare(
-      'UPDATE budget_periods SET used = used + ? WHERE tenant = ? AND period_start = ?',
-    ),
-    zeroUsed: db.prepare(
-      'UPDATE budget_periods SET used = 0 WHERE tenant = ? AND period_start = ?',
-    ),
-    addReservation: db.prepare(
-      'INSERT INTO budget_reservations (id, tenant, period_start, tokens, expires_at) ' +
-        'VALUES (?, ?, ?, ?, ?)',
-    ),
-    dropReservation: db.prepare('DELETE FROM budget_reservations WHERE id = ?'),
-    extendReservation: db.prepare('UPDATE budget_reservations SET expires_at = ? WHERE id = ?'),
-    dropPeriodReservations: db.prepare(
-      'DELETE FROM budget_reservations WHERE tenant = ? AND period_start = ?',
-    ),
-    sweepReservations: db.prepare('DELETE FROM budget_reservations WHERE expires_at <= ?'),
-    markAlert: db.prepare(
-      'INSERT INTO budget_alert_marks (tenant, period_start, threshold, keep_until) ' +
-        'VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
-    dropAlertMarks: db.prepare(
-      'DELETE FROM budget_alert_marks WHERE tenant = ? AND period_start = ?',
-    ),
-    activeTenants: db.prepare(
-      'SELECT DISTINCT tenant FROM budget_periods ' +
-        'WHERE period_start <= ? AND period_end > ? ORDER BY tenant',
-    ),
-    prunePeriods: db.prepare('DELETE FROM budget_periods WHERE keep_until < ?'),
-    pruneAlertMarks: db.prepare('DELETE FROM budget_alert_marks WHERE keep_until < ?'),
-  };
+function periodId(tenant: string, startMs: number): string {
+  return `${startMs}:${tenant}`;
 }

@@ -23,6 +23,12 @@ export const FUTURE = Date.UTC(2031, 0, 15, 12, 0, 0);
 /** A store under test: how to open one, fresh or on the same data as before. */
 export interface StoreKind {
   readonly name: string;
+  /**
+   * Whether several processes can open the same data at once. The embedded
+   * file is locked by the one process that opens it; `again()` is then only
+   * a restart, after the first store is closed.
+   */
+  readonly sharedByProcesses: boolean;
   /** A new, empty store; undefined when the kind cannot run here (no redis-server). */
   fresh(): Promise<BudgetStore | undefined>;
   /** Another store on the data of the last `fresh()` (a restart, or a second replica). */
@@ -37,6 +43,7 @@ export function embeddedKind(): StoreKind {
   let count = 0;
   return {
     name: 'embedded',
+    sharedByProcesses: false,
     async fresh() {
       file = path.join(folder, `budgets-${count++}.db`);
       return new EmbeddedBudgetStore(file);
@@ -58,6 +65,7 @@ export function redisKind(server: () => RedisServer | undefined): StoreKind {
     new RedisBudgetStore({ url, keyPrefix: prefix, commandTimeoutMs: 500, connectTimeoutMs: 500 });
   return {
     name: 'redis',
+    sharedByProcesses: true,
     async fresh() {
       const redis = server();
       if (!redis) return undefined;
@@ -78,6 +86,7 @@ export function redisKind(server: () => RedisServer | undefined): StoreKind {
 /** A ledger with a fake clock, its log in memory, on `store`. */
 export interface TestLedger {
   readonly ledger: BudgetLedger;
+  readonly store: BudgetStore;
   readonly clock: FakeClock;
   readonly logs: LogSink;
   readonly metrics: Registry;
@@ -103,7 +112,7 @@ export function ledgerOn(
     logger: logs.logger,
     metrics,
   });
-  return { ledger, clock, logs, metrics };
+  return { ledger, store, clock, logs, metrics };
 }
 
 /** Usage of `input` prompt and `output` generated tokens. */

@@ -63,8 +63,10 @@ describe('the tollgate process', () => {
   it('exits 1 with a clear message when the port is taken', async () => {
     const first = await TollgateProcess.start(['--config', bundled, ...EPHEMERAL]);
 
+    // The second has a config of its own: the first holds the bundled one's budget file.
+    const own = configFile('');
     const second = await TollgateProcess.start(
-      ['--config', bundled, '--grpc-address', `127.0.0.1:${first.grpcPort}`],
+      ['--config', own, '--grpc-address', `127.0.0.1:${first.grpcPort}`],
       { waitForServing: false },
     );
     const exit = await second.exited;
