@@ -1,3 +1,4 @@
+import { chatRequestBody } from '../load/chat-payloads.js';
 import { parseRequestBody } from '../../src/usage/request/llm-request.js';
 import {
   estimateRequest,
@@ -67,4 +68,21 @@ export function measureTokenEstimation(
     microsPerKiB: micros / (base.length / 1024),
     inputTokens,
   };
+}
+
+/** The input estimate of the load bench's chat request, by pieces and exact. */
+export interface EstimateAccuracy {
+  readonly estimated: number;
+  readonly exact: number;
+}
+
+/** Compares the default estimate of the load bench's ~1 KB request with exact tokenizing. */
+export function measureEstimateAccuracy(): EstimateAccuracy {
+  const parsed = parseRequestBody(chatRequestBody(false));
+  if (!parsed.ok) throw new Error(`the load bench body did not parse: ${parsed.problem}`);
+
+  const settings = { defaultOutputTokens: 0, defaultInputTokens: 0, tokenizeMaxChars: 512 };
+  const estimated = estimateRequest(parsed.request, settings).input;
+  const exact = estimateRequest(parsed.request, { ...settings, tokenizeMaxChars: 64 << 20 }).input;
+  return { estimated, exact };
 }

@@ -23,8 +23,8 @@ const estimateSchema = z.strictObject({
   default_output_tokens: wholeNumber(0, 10_000_000).default(1024),
   /** Input tokens assumed when a request body cannot be read. */
   default_input_tokens: wholeNumber(0, 10_000_000).default(1024),
-  /** Prompt characters tokenized exactly; the rest is extrapolated. */
-  tokenize_max_chars: wholeNumber(0, 64 * MIB).default(32 * 1024),
+  /** The longest prompt tokenized exactly; a longer one is estimated from its pieces. */
+  tokenize_max_chars: wholeNumber(0, 64 * MIB).default(512),
 });
 
 const metadataSchema = z.strictObject({

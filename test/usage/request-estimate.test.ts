@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 
 import type { LlmRequest } from '../../src/usage/request/llm-request.js';
+import { estimateTokens } from '../../src/usage/request/piece-estimate.js';
 import { defaultEstimate, estimateRequest } from '../../src/usage/request/prompt-estimator.js';
 import { withStreamUsage } from '../../src/usage/request/stream-usage-option.js';
 import { parseRequestBody } from '../../src/usage/request/llm-request.js';
@@ -29,25 +30,23 @@ describe('estimateRequest', () => {
     assert.equal(estimateRequest(llm(['x']), SETTINGS).output, 1024);
   });
 
-  it('extrapolates past tokenize_max_chars from the tokenized part', () => {
-    const text = 'lorem ipsum dolor sit amet '.repeat(400);
+  it('estimates a prompt longer than tokenize_max_chars from its pieces, near exact', () => {
+    const text = 'The shipment left the Rotterdam hub on the second of November. '.repeat(40);
 
     const estimate = estimateRequest(llm([text], { messageCount: 0 }), SETTINGS);
 
-    const head = countTokens(text.slice(0, 1000));
-    const expected = head + Math.ceil(((text.length - 1000) * head) / 1000);
-    assert.equal(estimate.input, expected);
+    assert.equal(estimate.input, estimateTokens(text));
     const exact = countTokens(text);
-    assert.ok(Math.abs(estimate.input - exact) / exact < 0.05, 'within 5% of exact');
+    const ratio = estimate.input / exact;
+    assert.ok(ratio >= 0.95 && ratio <= 1.3, `${estimate.input} for ${exact} exact`);
   });
 
-  it('falls back to 4 characters a token when nothing may be tokenized', () => {
-    const estimate = estimateRequest(llm(['a'.repeat(400)], { messageCount: 0 }), {
-      ...SETTINGS,
-      tokenizeMaxChars: 0,
-    });
+  it('tokenizes a prompt exactly when all its texts together fit tokenize_max_chars', () => {
+    const texts = ['a'.repeat(600), 'b'.repeat(400)];
 
-    assert.equal(estimate.input, 100);
+    const estimate = estimateRequest(llm(texts, { messageCount: 0 }), SETTINGS);
+
+    assert.equal(estimate.input, countTokens(texts[0]!) + countTokens(texts[1]!));
   });
 
   it('uses the defaults when there is no readable body', () => {
