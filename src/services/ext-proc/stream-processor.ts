@@ -39,7 +39,9 @@ const CONTINUE: { response: CommonResponse } = { response: {} };
  */
 export class StreamProcessor {
   private exchange: Exchange | undefined;
-  private log: Logger;
+  private readonly logger: Logger;
+  private requestId: string | undefined;
+  private child: Logger | undefined;
   /** Response body messages seen; BUFFERED mode sends the whole body in one. */
   private responseBodyMessages = 0;
   /** Whether tollgate switched the response body to STREAMED. */
@@ -57,7 +59,7 @@ export class StreamProcessor {
     /** Warnings already logged by the service, shared by its streams. */
     private readonly warnings: OnceWarnings,
   ) {
-    this.log = logger;
+    this.logger = logger;
     this.policy = engine.currentConfig.usage;
     this.budgetAt = engine.currentConfig.budgets.decideAt;
     const estimator = this.policy.estimator;
@@ -84,6 +86,18 @@ export class StreamProcessor {
     }
   }
 
+  // The stream's logger, carrying the request id. pino serialises and
+  // redacts a child's bindings when the child is made, a few µs per stream
+  // that most streams would spend for no line at all: it is made on first use.
+  private get log(): Logger {
+    if (this.requestId === undefined) return this.logger;
+    return (this.child ??= this.logger.child({ requestId: this.requestId }));
+  }
+
+  private debug(fields: object, message: string): void {
+    if (this.logger.isLevelEnabled('debug')) this.log.debug(fields, message);
+  }
+
   /**
    * The stream ended: gives back a breaker permit still held and settles the
    * usage with what is known. Safe to call more than once.
@@ -93,7 +107,7 @@ export class StreamProcessor {
     if (!exchange) return;
 
     if (!exchange.isSettled) {
-      this.log.debug({ end, upstream: exchange.upstream }, 'stream ended before a response');
+      this.debug({ end, upstream: exchange.upstream }, 'stream ended before a response');
       this.warnIfResponseHeadersSkipped(exchange, end);
     }
     this.logOutcome(await exchange.end(), end);
@@ -138,12 +152,11 @@ export class StreamProcessor {
       attributes: flattenAttributes(message.attributes),
       metadata: metadataToJson(message.metadata_context),
     };
-    const requestId = requestIdOf(facts);
-    if (requestId !== undefined) this.log = this.log.child({ requestId });
+    this.requestId = requestIdOf(facts);
 
     const admission = this.engine.admit(facts);
     if (admission.kind === 'answer') {
-      this.log.debug(
+      this.debug(
         { upstream: admission.upstream, status: admission.answer.status },
         'request answered by tollgate',
       );
@@ -176,7 +189,7 @@ export class StreamProcessor {
     const last = !!body.end_of_stream;
     const replacement = this.exchange?.usage?.addRequestChunk(body.body, last);
     if (replacement) {
-      this.log.debug('added stream_options.include_usage to a streamed completion request');
+      this.debug({}, 'added stream_options.include_usage to a streamed completion request');
     }
 
     const budget = this.exchange?.budget;
@@ -202,7 +215,7 @@ export class StreamProcessor {
 
     await exchange.reject();
     this.engine.countBudgetAnswer(verdict.answer);
-    this.log.debug(
+    this.debug(
       { phase, tenant: exchange.tenant, status: verdict.answer.status, estimate: tokens },
       'request answered by its token budget',
     );
@@ -317,10 +330,10 @@ export class StreamProcessor {
   }
 
   private logOutcome(outcome: ExchangeOutcome | undefined, end: StreamEnd): void {
-    if (!outcome || !this.log.isLevelEnabled('debug')) return;
+    if (!outcome || !this.logger.isLevelEnabled('debug')) return;
 
     const { settlement, cost } = outcome;
-    this.log.debug(
+    this.debug(
       {
         end,
         upstream: this.exchange?.upstream,
