@@ -17,9 +17,12 @@ export function readHeaderMap(map: HeaderMap | undefined): Map<string, string> {
   return headers;
 }
 
+// grpc-js decodes bytes fields as Buffers already; only a plain Uint8Array
+// needs a Buffer view made over it.
 function headerValueOf(raw: Buffer | Uint8Array | undefined, value: string | undefined): string {
-  if (raw && raw.length > 0) return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString();
-  return value ?? '';
+  if (!raw || raw.length === 0) return value ?? '';
+  if (Buffer.isBuffer(raw)) return raw.toString();
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString();
 }
 
 /**
