@@ -24,6 +24,10 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config ./config
+# The bundled config keeps its budget store in ../data (beside config/): a
+# folder the unprivileged user can write; docker-compose.yml mounts a volume
+# on it so that usage survives a new container.
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 # gRPC (ext_proc, ext_authz, EDS, health) and the admin port.
 EXPOSE 50051 9464

@@ -74,7 +74,8 @@ function warnIfAdminIsExposed(config: TollgateConfig, logger: Logger): void {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv);
-  const file = flags.config ?? process.env.TOLLGATE_CONFIG ?? BUNDLED_CONFIG;
+  // An empty TOLLGATE_CONFIG (`TOLLGATE_CONFIG=`) counts as unset.
+  const file = flags.config ?? (process.env.TOLLGATE_CONFIG || undefined) ?? BUNDLED_CONFIG;
 
   const loaded = await loadConfigOrThrow(file);
   const config = withAddresses(loaded.config, flags);

@@ -69,7 +69,8 @@ export class AdminServer {
       {
         method: 'POST',
         path: /^\/breakers\/([^/]+)\/(reset|open)$/,
-        handler: (match) => this.controlBreaker(decodeURIComponent(match[1] ?? ''), match[2]),
+        handler: (match, req) =>
+          this.controlBreaker(decodeURIComponent(match[1] ?? ''), match[2], req),
       },
       ...(deps.routes ?? []),
     ];
@@ -183,14 +184,17 @@ export class AdminServer {
     return { status: ready ? 200 : 503, body: { ready } };
   }
 
-  private controlBreaker(name: string, action: string | undefined): Reply {
+  private controlBreaker(name: string, action: string | undefined, req: IncomingMessage): Reply {
     const breaker = this.deps.breakers().find(name);
     if (!breaker) return { status: 404, body: { error: `no breaker named "${name}"` } };
 
     if (action === 'reset') breaker.reset();
     else breaker.forceOpen();
 
-    this.deps.logger.info({ breaker: name, action }, 'breaker changed from the admin port');
+    this.deps.logger.info(
+      { breaker: name, action, remote: req.socket.remoteAddress },
+      'breaker changed from the admin port',
+    );
     return { status: 200, body: breaker.snapshot() };
   }
 }

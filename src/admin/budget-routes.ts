@@ -23,23 +23,54 @@ export function budgetRoutes(ledger: () => BudgetLedger | undefined, logger: Log
       method: 'GET',
       path: /^\/budgets\/([^/]+)$/,
       handler: (match) =>
-        withLedger(ledger(), async (l) => ({
-          status: 200,
-          body: await l.status(decodeURIComponent(match[1] ?? '')),
-        })),
+        withKey(match, ledger(), async (l, key) => ({ status: 200, body: await l.status(key) })),
     },
     {
       method: 'POST',
       path: /^\/budgets\/([^/]+)\/reset$/,
-      handler: (match) =>
-        withLedger(ledger(), async (l) => {
-          const key = decodeURIComponent(match[1] ?? '');
+      handler: (match, req) =>
+        withKey(match, ledger(), async (l, key) => {
+          const before = await l.status(key);
+          if (!before.budgeted) {
+            return {
+              status: 404,
+              body: { error: `no budget applies to ${key}; nothing to reset` },
+            };
+          }
+
           await l.reset(key);
-          logger.info({ budget: key }, 'budget reset from the admin port');
+          logger.info(
+            { budget: key, remote: req.socket.remoteAddress },
+            'budget reset from the admin port',
+          );
           return { status: 200, body: await l.status(key) };
         }),
     },
   ];
+}
+
+/** A budget key as the admin port accepts it: visible ASCII, not longer than any real key. */
+const BUDGET_KEY = /^[\x21-\x7e]{1,400}$/;
+
+// Keys are checked before they reach the store or a log line: nothing else
+// a client sends on this port is written anywhere.
+async function withKey(
+  match: RegExpExecArray,
+  ledger: BudgetLedger | undefined,
+  answer: (ledger: BudgetLedger, key: string) => Promise<AdminReply>,
+): Promise<AdminReply> {
+  const key = decodeURIComponent(match[1] ?? '');
+  if (!BUDGET_KEY.test(key)) {
+    return {
+      status: 400,
+      body: {
+        error:
+          'a budget key is a tenant id (visible ASCII), optionally after NAMESPACE: or ' +
+          'NAMESPACE:SERVICE: for a scoped budget',
+      },
+    };
+  }
+  return withLedger(ledger, (l) => answer(l, key));
 }
 
 async function withLedger(

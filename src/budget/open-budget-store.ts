@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 
 import type { BudgetStore } from './budget-store.js';
 import type { BudgetsConfig } from './budgets-config.js';
+import { BudgetFileLockedError } from './embedded-budget-file.js';
 import { EmbeddedBudgetStore } from './embedded-budget-store.js';
 import { RedisBudgetStore } from './redis-budget-store.js';
 
@@ -15,7 +16,7 @@ export async function openBudgetStore(config: BudgetsConfig, logger: Logger): Pr
   const store = config.store;
   if (store.backend === 'embedded') {
     logger.info({ file: store.path }, 'budget store: embedded SQLite file');
-    return new EmbeddedBudgetStore(store.path);
+    return openEmbedded(store.path);
   }
 
   const redis = new RedisBudgetStore(store);
@@ -29,4 +30,23 @@ export async function openBudgetStore(config: BudgetsConfig, logger: Logger): Pr
     );
   }
   return redis;
+}
+
+// A file that cannot be opened is a start-up misconfiguration: the message
+// names the setting and the file, not only SQLite's or the OS's words.
+function openEmbedded(file: string): EmbeddedBudgetStore {
+  try {
+    return new EmbeddedBudgetStore(file);
+  } catch (error) {
+    if (error instanceof BudgetFileLockedError) throw error;
+
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `budgets.store.path: cannot open the budget store file ${file} (${reason}). It must be ` +
+        'a SQLite file tollgate made, or a new file in a folder that exists or can be ' +
+        "created and that tollgate's user can write; relative paths start from the config " +
+        "file's folder",
+      { cause: error },
+    );
+  }
 }

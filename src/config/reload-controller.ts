@@ -138,7 +138,13 @@ export class ReloadController {
     if (!read.ok) return this.fail(read.problems, request);
     if (read.version === this.version) {
       this.count('unchanged');
-      logger.debug({ config: file, version: read.version, trigger }, 'config file unchanged');
+      // An operator who sent SIGHUP deserves an answer; the watcher's
+      // unchanged saves (an editor touching the file) stay at debug.
+      const level = trigger === 'signal' ? 'info' : 'debug';
+      logger[level](
+        { config: file, version: read.version, trigger },
+        'config file unchanged; nothing to reload',
+      );
       return { result: 'unchanged', version: read.version };
     }
 

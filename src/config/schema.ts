@@ -52,16 +52,42 @@ const tlsSchema = z
     path: ['client_ca_file'],
   });
 
-const adminAuthSchema = z.strictObject({
-  /**
-   * Bearer token the admin controls (every POST) require; without one they
-   * are refused unless the admin port is on loopback. Unset: the
-   * TOLLGATE_ADMIN_TOKEN environment variable, when set.
-   */
-  token: secretSourceSchema.optional(),
-  /** Require the token for reads too (`/metrics`, `/status`, ...); probes stay open. */
-  protect_reads: z.boolean().default(false),
-});
+const adminAuthSchema = z
+  .strictObject({
+    /**
+     * Bearer token the admin controls (every POST) require; without one they
+     * are refused unless the admin port is on loopback. Unset: the
+     * TOLLGATE_ADMIN_TOKEN environment variable, when set.
+     */
+    token: secretSourceSchema.optional(),
+    /** Require the token for reads too (`/metrics`, `/status`, ...); probes stay open. */
+    protect_reads: z.boolean().default(false),
+  })
+  .superRefine(adminTokenIsLongEnough);
+
+const MIN_ADMIN_TOKEN = 16;
+
+// A short token can be guessed over the network; the environment's fallback
+// is held to the same rule (an unset variable is reported by its source).
+function adminTokenIsLongEnough(
+  auth: { token?: { value: string } | { env: string } },
+  context: z.RefinementCtx,
+): void {
+  const token = auth.token
+    ? 'value' in auth.token
+      ? auth.token.value
+      : process.env[auth.token.env]
+    : process.env.TOLLGATE_ADMIN_TOKEN || undefined;
+  if (!token || token.length >= MIN_ADMIN_TOKEN) return;
+
+  context.addIssue({
+    code: 'custom',
+    path: auth.token ? ['token'] : [],
+    message:
+      `the admin token (${auth.token ? 'token' : 'TOLLGATE_ADMIN_TOKEN'}) must be at least ` +
+      `${MIN_ADMIN_TOKEN} characters, e.g. from openssl rand -hex 16`,
+  });
+}
 
 const serverSchema = z.strictObject({
   /** Where the gRPC services (ext_proc, health) listen. */
@@ -108,11 +134,15 @@ const upstreamSchema = z.strictObject({
 
 /**
  * Top-level keys starting with `x-` are free for YAML anchors that other
- * sections merge in (`<<: *defaults`); they are not config.
+ * sections merge in (`<<: *defaults`); they are not config. A section written
+ * with nothing under it (`server:`, which YAML reads as null) means its
+ * defaults, like a section left out.
  */
 function withoutExtensionKeys(file: unknown): unknown {
   if (!file || typeof file !== 'object' || Array.isArray(file)) return file;
-  return Object.fromEntries(Object.entries(file).filter(([key]) => !key.startsWith('x-')));
+  return Object.fromEntries(
+    Object.entries(file).filter(([key, value]) => !key.startsWith('x-') && value !== null),
+  );
 }
 
 /** The whole YAML file. */

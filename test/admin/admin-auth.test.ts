@@ -102,4 +102,22 @@ describe('server.admin_auth config', () => {
     assert.equal(result.ok, false);
     assert.match(JSON.stringify(result), /TOLLGATE_SURELY_UNSET is not set/);
   });
+
+  it('rejects a token shorter than 16 characters, from the file or the environment', () => {
+    const short = parseConfigText('server:\n  admin_auth: {token: {value: short}}\n', 'test.yaml');
+    process.env.TOLLGATE_ADMIN_TOKEN = 'also-short';
+    const fromEnv = parseConfigText('', 'test.yaml');
+    delete process.env.TOLLGATE_ADMIN_TOKEN;
+
+    assert.equal(short.ok, false);
+    assert.match(JSON.stringify(short), /at least 16 characters/);
+    assert.equal(fromEnv.ok, false);
+    assert.match(JSON.stringify(fromEnv), /TOLLGATE_ADMIN_TOKEN\) must be at least 16/);
+  });
+
+  it('reads a section written with nothing under it as its defaults', () => {
+    const result = parseConfigText('server:\nlogging:\n', 'test.yaml');
+
+    assert.equal(result.ok, true, JSON.stringify(result));
+  });
 });

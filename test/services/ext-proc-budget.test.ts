@@ -314,6 +314,22 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
     assert.equal(JSON.parse(received[0]!).tenant, 'last');
   });
 
+  it('refuses admin budget keys that are not keys, and resets only budgets that exist', async () => {
+    const gate = await startTestTollgate(budgetYaml(store, '    only: {period: daily, limit: 10}'));
+    try {
+      for (const key of ['%00', 'x'.repeat(5000), 'tab%09ed', '%1B%5B31m']) {
+        assert.equal((await gate.admin(`/budgets/${key}`)).status, 400, key.slice(0, 20));
+        assert.equal((await gate.admin(`/budgets/${key}/reset`, 'POST')).status, 400);
+      }
+      const unknown = await gate.admin('/budgets/nobody/reset', 'POST');
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.text, /no budget applies to nobody/);
+      assert.equal((await gate.admin('/budgets/only/reset', 'POST')).status, 200);
+    } finally {
+      await gate.stop();
+    }
+  });
+
   it('charges, and does not refuse, a response that arrives when the budget is spent', async () => {
     const yaml = budgetYaml(store, '    spent: {period: daily, limit: 50}');
     const gate = await startTestTollgate(yaml, { clock: new FakeClock() });
