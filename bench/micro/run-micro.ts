@@ -51,7 +51,8 @@ async function main(): Promise<void> {
       `prompt token estimation ${exact.bodyKiB.toFixed(0)} KiB body: ` +
         `tokenizer ${exact.microsPerKiB.toFixed(1)} µs/KiB (${exact.inputTokens} tokens), ` +
         `piece estimate ${estimated.microsPerKiB.toFixed(1)} µs/KiB ` +
-        `(${estimated.inputTokens} tokens, ${(estimated.inputTokens / exact.inputTokens).toFixed(2)}×)`,
+        `(${estimated.inputTokens} tokens, ` +
+        `${(estimated.inputTokens / exact.inputTokens).toFixed(2)}×)`,
     );
     return { exact, estimated };
   });

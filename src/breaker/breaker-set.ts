@@ -95,7 +95,7 @@ export class BreakerSet {
     return breaker;
   }
 
-  /** The breaker named `name` (an upstream or a scoped breaker's id), if it exists. Never creates one. */
+  /** The breaker named `name` (an upstream or a scoped id), if it exists. Never creates one. */
   find(name: string): CircuitBreaker | undefined {
     return this.configured.get(name) ?? this.scoped.get(name) ?? this.dynamic.get(name);
   }

@@ -174,7 +174,7 @@ export class BudgetLedger {
     return statuses.filter((status): status is BudgetStatus => status.budgeted);
   }
 
-  /** Sets the current period of the counter under `key` back to zero (used, reservations, alerts). */
+  /** Zeroes the current period of the counter under `key` (used, reservations, alerts). */
   async reset(key: string): Promise<void> {
     const account = accountAt(this.rules, key);
     const rule = account?.rule;

@@ -2,8 +2,9 @@
  * Where budget usage lives. Every operation is ONE atomic step in the store
  * (synchronous, in the memory of the one process that owns the embedded
  * file, or one Redis Lua script), so concurrent requests, processes and
- * replicas can never overspend through a read-modify-write race. Each operation first drops the tenant's expired
- * reservations, so a crashed process's reservations do not hold budget.
+ * replicas can never overspend through a read-modify-write race. Each
+ * operation first drops the tenant's expired reservations, so a crashed
+ * process's reservations do not hold budget.
  *
  * Failures reject with a `BudgetStoreError`.
  */

@@ -171,7 +171,8 @@ function prepare(db: Database.Database) {
     ),
     upsertPeriod: db.prepare(
       'INSERT INTO budget_periods (tenant, period_start, period_end, keep_until, used) ' +
-        'VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, period_start) DO UPDATE SET used = excluded.used',
+        'VALUES (?, ?, ?, ?, ?) ON CONFLICT (tenant, period_start) ' +
+        'DO UPDATE SET used = excluded.used',
     ),
     markAlert: db.prepare(
       'INSERT INTO budget_alert_marks (tenant, period_start, threshold, keep_until) ' +

@@ -263,7 +263,7 @@ describe('BreakerSet', () => {
       assert.deepEqual(names(set), ['llm', 'payments:llm']);
     });
 
-    it('keeps the state of scoped breakers that stay, with new settings, and drops the rest', () => {
+    it('keeps scoped breakers that stay, with new settings, and drops the rest', () => {
       const { set } = scopedSet([
         ['payments:llm', lenient],
         ['search:llm', strict],

@@ -28,7 +28,10 @@ describe('npm run demo', () => {
     assert.equal(stderr, '');
     const facts = [
       // 1: usage and cost, JSON and streamed
-      /client +x-tollgate-tokens-input: \d+, x-tollgate-tokens-output: 40,\s+x-tollgate-cost: 0\.\d+/,
+      new RegExp(
+        String.raw`client +x-tollgate-tokens-input: \d+, x-tollgate-tokens-output: 40,\s+` +
+          String.raw`x-tollgate-cost: 0\.\d+`,
+      ),
       /tollgate added "stream_options":\{"include_usage":true\}/,
       /mode_override STREAMED/,
       /usage +\d+ input \+ 24 output = \d+ tokens, 0\.\d+ USD \(reported\)/,

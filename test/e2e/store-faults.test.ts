@@ -91,7 +91,7 @@ ${extra}  tenants:
     });
     after(async () => redis?.stop());
 
-    it('fails open without a crash, logs the outage once, recovers, counts nothing twice', async (t) => {
+    it('fails open, logs the outage once, recovers, counts nothing twice', async (t) => {
       if (!redis) return t.skip('redis-server is not installed: the Redis tests were skipped');
 
       const store = `{backend: redis, url: "${redis.url}", key_prefix: "faults-${process.pid}:"}`;

@@ -380,7 +380,7 @@ function fullName(type: protobuf.ReflectionObject): string {
   return type.fullName.replace(/^\./, '');
 }
 
-/** protobuf's JSON name: `per_connection_buffer_limit_bytes` → `perConnectionBufferLimitBytes`. */
+/** protobuf's JSON name: `buffer_limit_bytes` → `bufferLimitBytes`. */
 function jsonName(protoName: string): string {
   return protoName.replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
 }

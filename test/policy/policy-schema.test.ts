@@ -215,7 +215,9 @@ namespaces:
     },
     {
       name: 'an unknown key in a scoped breaker',
-      yaml: 'namespaces:\n  a:\n    circuit_breakers:\n      upstreams:\n        l: {threshold: 1}\n',
+      yaml:
+        'namespaces:\n  a:\n    circuit_breakers:\n      upstreams:\n' +
+        '        l: {threshold: 1}\n',
       path: 'namespaces.a.circuit_breakers.upstreams.l.threshold',
       message: /unknown key/,
     },
@@ -251,7 +253,9 @@ namespaces:
     },
     {
       name: 'scoped budgets while budgets are off',
-      yaml: 'namespaces:\n  a:\n    budgets:\n      tenants:\n        t: {period: daily, limit: 1}\n',
+      yaml:
+        'namespaces:\n  a:\n    budgets:\n      tenants:\n' +
+        '        t: {period: daily, limit: 1}\n',
       path: 'namespaces.a.budgets',
       message: /need budgets.enabled: true/,
     },

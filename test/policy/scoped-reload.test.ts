@@ -130,7 +130,7 @@ describe('reloading scoped policies', () => {
     await stream.halfClose();
   });
 
-  it('drops a scoped breaker the new file removes; its traffic goes to the global one', async () => {
+  it('drops a scoped breaker a reload removes; its traffic goes to the global one', async () => {
     await start(scoped({ threshold: 2, timeout: 10 }));
     await fail(2);
     assert.equal(tollgate.breakers.find('payments:api:llm')?.state().kind, 'open');
@@ -168,13 +168,14 @@ describe('reloading scoped policies', () => {
     assert.equal((await finish(stream)).code, status.OK);
   });
 
-  it('settles a stream with the scoped price list it started with, new ones with the new', async () => {
+  it('prices a stream with the scoped list it started with, new ones with the new', async () => {
     const priced = (price: number) =>
       scoped({
         timeout: 10,
         extra:
           '  shop:\n    cost_attribution:\n      pricing:\n' +
-          `        - {model_pattern: m, input_cost_per_million: ${price}, output_cost_per_million: 0}\n`,
+          `        - {model_pattern: m, input_cost_per_million: ${price}, ` +
+          'output_cost_per_million: 0}\n',
       });
     const shop = { 'x-tollgate-namespace': 'shop' };
     const usage = JSON.stringify({

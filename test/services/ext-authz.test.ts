@@ -190,7 +190,7 @@ describe('ext_authz Check', () => {
     await trial.halfClose();
   });
 
-  it('reads raw headers (encode_raw_headers) and answers 401 when a tenant is required', async () => {
+  it('reads raw headers (encode_raw_headers); 401 when a tenant is required', async () => {
     const authz = await start('tenants: {required: true}\n');
 
     const named = await authz.check(

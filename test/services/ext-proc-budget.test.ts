@@ -314,7 +314,7 @@ describe('token budgets on live ext_proc streams (embedded store)', () => {
     assert.equal(JSON.parse(received[0]!).tenant, 'last');
   });
 
-  it('refuses admin budget keys that are not keys, and resets only budgets that exist', async () => {
+  it('refuses admin keys that are not keys; resets only budgets that exist', async () => {
     const gate = await startTestTollgate(budgetYaml(store, '    only: {period: daily, limit: 10}'));
     try {
       for (const key of ['%00', 'x'.repeat(5000), 'tab%09ed', '%1B%5B31m']) {

@@ -92,7 +92,7 @@ describe('usage metrics by tenant over ext_proc', () => {
       assertMoney(await cost('other'), 2 * REQUEST_COST, 'other');
     });
 
-    it('labels the default tenant of a request without a tenant header like any other', async () => {
+    it('labels the default tenant of a request without a tenant like any other', async () => {
       await playAs(tg, 'acme');
       await playAs(tg, 'globex');
       const other = { model: MODEL, type: 'output', tenant: 'other' };

@@ -147,7 +147,8 @@ describe('usage and cost over ext_proc', () => {
   });
 
   it('asks for usage in a streamed completion and keeps content-length right', async () => {
-    const body = '{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"é"}]}';
+    const body =
+      '{"model":"gpt-4o-mini","stream":true,' + '"messages":[{"role":"user","content":"é"}]}';
 
     const replies = await playExchange(tg.stream(), {
       path: '/v1/chat/completions',
@@ -308,7 +309,7 @@ describe('usage and cost over ext_proc', () => {
     assert.equal(await metricValue(tg, 'tollgate_usage_settlements_total', PARTIAL), before + 1);
   });
 
-  it('charges at least the output estimate for an Anthropic stream cut before message_delta', async () => {
+  it('charges at least the output estimate when Anthropic stops before message_delta', async () => {
     const before = (await metricValue(tg, 'tollgate_usage_missing_total', INCOMPLETE)) ?? 0;
 
     const replies = await playExchange(tg.stream(), {

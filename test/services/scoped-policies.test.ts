@@ -143,7 +143,7 @@ describe('scoped policies on live ext_proc streams', () => {
     return gate;
   }
 
-  it("opens a service's own breaker without touching its namespace's or global traffic", async () => {
+  it("opens a service's own breaker, leaving namespace and global traffic alone", async () => {
     const tg = await start();
     const api = { namespace: 'payments', service: 'api' };
 

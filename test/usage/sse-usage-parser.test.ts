@@ -125,7 +125,7 @@ describe('SseUsageParser', () => {
       assert.deepEqual(reading, { ...READ, complete: false, bytes: body.length });
     });
 
-    it('keeps the input counts of an Anthropic stream cut after message_start, output provisional', () => {
+    it('keeps input counts of Anthropic cut after message_start; output provisional', () => {
       const body = bytesOf(anthropicSseHead);
 
       const reading = readChunksSync([body], { contentType: 'text/event-stream' });
