@@ -171,7 +171,8 @@ export class AdminServer {
     }
     const bad = [namespace, service].find((part) => part !== null && !isScopePart(part));
     if (bad !== undefined) {
-      const error = `${JSON.stringify(bad)} is not a namespace or service name (${SCOPE_PART_RULE})`;
+      const rule = `(${SCOPE_PART_RULE})`;
+      const error = `${JSON.stringify(bad)} is not a namespace or service name ${rule}`;
       return { status: 400, body: { error } };
     }
 
