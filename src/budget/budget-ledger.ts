@@ -226,6 +226,7 @@ export class BudgetLedger {
       );
     } catch (error) {
       if (!isBudgetStoreError(error)) throw error;
+      if (!dryRun) this.dropUnanswered(key, reservationId);
       return this.counted({
         result: 'unavailable',
         failOpen: this.config.failOpen,
@@ -295,6 +296,16 @@ export class BudgetLedger {
           this.guard('extend', () => this.store.extend(key, id, this.clock.wallMs() + ttlMs)),
       },
     );
+  }
+
+  // A reserve that timed out on the client may still run in the store (Redis
+  // executes a command it has read even after the client gave up), and
+  // would then hold its tokens until it expires. Asking the store to drop
+  // it, on the same connection and so after it, ends that; when the
+  // reserve never ran, the store ignores the unknown id. Best effort and
+  // uncounted: the reserve's failure is already logged and counted.
+  private dropUnanswered(key: PeriodKey, reservationId: string): void {
+    void this.store.release(key, reservationId, this.clock.wallMs()).catch(() => undefined);
   }
 
   // The reservation settles into the period it was made in, even when the
