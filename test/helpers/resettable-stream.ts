@@ -79,6 +79,12 @@ export class ResettableStream {
     this.http.write(frame);
   }
 
+  /** Half-closes the stream, as Envoy does at the end of an exchange, and waits for it to close. */
+  async end(): Promise<void> {
+    this.http.end();
+    await this.closed;
+  }
+
   /** Resets the stream (RST_STREAM with CANCEL) without half-closing it first. */
   async reset(): Promise<void> {
     this.abort.abort();
