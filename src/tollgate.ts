@@ -131,6 +131,7 @@ export async function startTollgate(
     address: config.server.grpcAddress,
     maxMessageBytes: config.server.maxMessageBytes,
     tls: config.server.tls,
+    logger,
     services: [
       {
         name: EXT_PROC_SERVICE,
