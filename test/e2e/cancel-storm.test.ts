@@ -65,7 +65,8 @@ describe(`${STREAMS} ext_proc streams cut at random phases`, () => {
     process.stderr.write(
       `storm: ${STREAMS} streams in ${Math.round(tally.elapsedMs)} ms ` +
         `(${JSON.stringify(tally.cut)}, ${tally.resetWithReplyPending} reset with a reply ` +
-        `pending, ${tally.answered} answered by tollgate); heap ` +
+        `pending, ${tally.answered} answered by tollgate, ${tally.goaways.length} graceful ` +
+        `GOAWAYs, ${tally.refusedRetries} streams retried); heap ` +
         `${mib(before0.heapUsedBytes)} -> ${mib(after0.heapUsedBytes)} MiB, handles ` +
         `${before0.handles} -> ${after0.handles}\n`,
     );
@@ -79,6 +80,11 @@ describe(`${STREAMS} ext_proc streams cut at random phases`, () => {
     sampleValue((await gate.admin('/metrics')).text, name, labels) ?? 0;
   const sample = (name: string, labels: Record<string, string> = {}) =>
     sampleValue(metrics, name, labels) ?? 0;
+
+  it('moves the client to a new connection gracefully, never hitting the reset limit', () => {
+    assert.ok(tally.goaways.length >= STREAMS / 1000, `${tally.goaways.length} GOAWAYs`);
+    assert.deepEqual(new Set(tally.goaways), new Set([0]), 'every GOAWAY was NO_ERROR');
+  });
 
   it('cuts streams at every phase, some while a reply is on its way', () => {
     for (const [point, count] of Object.entries(tally.cut)) {

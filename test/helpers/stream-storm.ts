@@ -27,8 +27,6 @@ export interface StormPlan {
   /** Upstreams the streams name (`xds.cluster_name`); a `flaky` one fails half the time. */
   readonly upstreams: readonly string[];
   readonly tenants: readonly string[];
-  /** Streams per HTTP/2 connection before a new one is opened, as Envoy spreads them. */
-  readonly streamsPerConnection?: number;
 }
 
 /** What the client side of a storm saw. */
@@ -45,6 +43,10 @@ export interface StormTally {
   answered: number;
   /** Streams whose last reply was missing or of the wrong kind. */
   unexpected: number;
+  /** Streams refused by a connection going away, and played again on the next one. */
+  refusedRetries: number;
+  /** Error codes of the GOAWAYs tollgate sent (0: NO_ERROR, a graceful move). */
+  readonly goaways: readonly number[];
   readonly elapsedMs: number;
 }
 
@@ -112,7 +114,6 @@ function scriptFor(random: () => number, plan: StormPlan): Script {
  */
 export async function runStorm(port: number, plan: StormPlan): Promise<StormTally> {
   const random = seededRandom(plan.seed);
-  const perConnection = plan.streamsPerConnection ?? 1000;
   const cut = Object.fromEntries(CUT_POINTS.map((point) => [point, 0])) as Record<CutPoint, number>;
   const tally = {
     cut,
@@ -120,37 +121,35 @@ export async function runStorm(port: number, plan: StormPlan): Promise<StormTall
     resetBeforeAnyReply: 0,
     answered: 0,
     unexpected: 0,
+    refusedRetries: 0,
   };
   const started = performance.now();
 
-  let connection = new ResettableStreams(port);
-  const connections = [connection];
-  let onConnection = 0;
+  // One client connection, as one Envoy worker has: tollgate moves it to a
+  // new connection every few hundred streams (see connection-recycler.ts).
+  const connection = new ResettableStreams(port);
   let next = 0;
   const worker = async () => {
     while (next < plan.streams) {
       next += 1;
-      if (onConnection++ >= perConnection) {
-        connection = new ResettableStreams(port);
-        connections.push(connection);
-        onConnection = 1;
-      }
       const script = scriptFor(random, plan);
       tally.cut[script.cut] += 1;
-      await play(connection.stream(), script, tally);
+      while ((await play(connection.stream(), script, tally)) === 'refused') {
+        tally.refusedRetries += 1;
+      }
     }
   };
   await Promise.all(Array.from({ length: plan.concurrency }, worker));
-  for (const open of connections) open.close();
+  connection.close();
 
-  return { ...tally, elapsedMs: performance.now() - started };
+  return { ...tally, goaways: connection.goaways, elapsedMs: performance.now() - started };
 }
 
 async function play(
   stream: ResettableStream,
   script: Script,
-  tally: Omit<StormTally, 'elapsedMs'>,
-): Promise<void> {
+  tally: Omit<StormTally, 'elapsedMs' | 'goaways'>,
+): Promise<'played' | 'refused'> {
   const { messages, pending } = script;
   const waited = pending ? messages.slice(0, -1) : messages;
 
@@ -160,12 +159,13 @@ async function play(
       // tollgate ended its side; Envoy ends its own, as after any response.
       tally.answered += 1;
       await stream.end();
-      return;
+      return 'played';
     }
+    if (!reply && stream.refused && message === messages[0]) return 'refused';
     if (!reply) {
       tally.unexpected += 1;
       await stream.reset();
-      return;
+      return 'played';
     }
   }
 
@@ -176,6 +176,7 @@ async function play(
   }
   if (script.cut === 'complete') await stream.end();
   else await stream.reset();
+  return 'played';
 }
 
 /** A reply, or undefined when none came within {@link REPLY_TIMEOUT_MS}. */
