@@ -48,7 +48,6 @@ async function playOnce(
       if (!status && index === 0 && stream.refused) return 'refused_by_goaway';
       assert.equal(status?.code, expected.code, `${what}: ${JSON.stringify(status)}`);
       assert.ok(status!.details.length > 0, `${what}: a status without a reason`);
-      if (process.env.FUZZ_DEBUG) process.stderr.write(`${status!.details}\n`);
       await stream.reset();
       return expected.code === 8 ? 'too_large' : 'refused';
     }

@@ -13,7 +13,7 @@ import { startTestTollgate, type TestTollgate } from '../helpers/tollgate-harnes
 import { waitFor } from '../helpers/wait.js';
 
 /** Streams per run; `npm run soak` plays many more. */
-const RUNS = Number(process.env.TOLLGATE_FUZZ_RUNS ?? 400);
+const RUNS = Number(process.env.TOLLGATE_FUZZ_RUNS ?? 2000);
 /** The smallest message cap tollgate allows, so over-cap messages are cheap to make. */
 const MAX_MESSAGE_BYTES = 65_536;
 
