@@ -12,9 +12,11 @@ function gc(): () => void {
   return collect;
 }
 
-/** What a leak check compares: heap in use after full collections, and live handles. */
+/** What a leak check compares: memory in use after full collections, and live handles. */
 export interface ProcessGauge {
   readonly heapUsedBytes: number;
+  /** Buffers live outside the JS heap (message bodies arrive in these). */
+  readonly arrayBufferBytes: number;
   readonly handles: number;
 }
 
@@ -32,8 +34,10 @@ export async function gaugeProcess(): Promise<ProcessGauge> {
     if (now >= heap * 0.99) break;
     heap = now;
   }
+  const memory = process.memoryUsage();
   return {
-    heapUsedBytes: process.memoryUsage().heapUsed,
+    heapUsedBytes: memory.heapUsed,
+    arrayBufferBytes: memory.arrayBuffers,
     handles: process.getActiveResourcesInfo().length,
   };
 }
