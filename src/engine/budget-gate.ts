@@ -106,11 +106,11 @@ export class BudgetGate {
     this.reservation = undefined;
     if (!reservation) return;
 
+    // The outage is logged once by the ledger; each lost settle only at debug.
     const settling = reservation.settle(usage).catch((error: unknown) => {
-      this.deps.logger.warn(
+      this.deps.logger.debug(
         { tenant: this.tenant, budget: this.account.key, err: error },
-        'budget usage could not be settled (budget store unreachable); the reservation will ' +
-          'expire after budgets.reservation_ttl. Check the budget store.',
+        'budget usage could not be settled (budget store unreachable): not counted',
       );
     });
     await this.deps.deadline.race('settle', settling);
