@@ -105,7 +105,7 @@ export async function startTollgate(
     logger,
     buildEngine: (current, policies) => {
       const ledger = ledgerFor(current, policies);
-      const budgets = ledger && { ledger, logger };
+      const budgets = ledger && { ledger, logger, clock: runtime.clock };
       return new DecisionEngine(current, breakers, metrics, budgets, policies);
     },
   });
@@ -131,6 +131,7 @@ export async function startTollgate(
     address: config.server.grpcAddress,
     maxMessageBytes: config.server.maxMessageBytes,
     tls: config.server.tls,
+    logger,
     services: [
       {
         name: EXT_PROC_SERVICE,

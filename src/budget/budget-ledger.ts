@@ -43,6 +43,9 @@ import { StoreOutageLog } from './store-outage-log.js';
 import { countTokens } from './token-count.js';
 
 export type { BudgetAccount, BudgetAdmission, BudgetCheck, BudgetStatus, UnbudgetedStatus };
+
+/** Reservations to drop once the store is back; past it, they wait out their time to live. */
+const MAX_PENDING_DROPS = 10_000;
 export type { BudgetReservation } from './budget-admission.js';
 
 /** What a ledger is built from. */
@@ -88,6 +91,9 @@ export class BudgetLedger {
   private readonly alerts: BudgetAlerts;
   private readonly outage: StoreOutageLog;
   private readonly ownsStore: boolean;
+  /** Reservations whose reserve or settle failed, by id: dropped when the store answers again. */
+  private readonly pendingDrops = new Map<string, PeriodKey>();
+  private dropping = false;
 
   constructor(deps: BudgetLedgerDeps) {
     this.config = deps.config;
@@ -226,6 +232,7 @@ export class BudgetLedger {
       );
     } catch (error) {
       if (!isBudgetStoreError(error)) throw error;
+      if (!dryRun) this.dropUnanswered(key, reservationId);
       return this.counted({
         result: 'unavailable',
         failOpen: this.config.failOpen,
@@ -286,7 +293,11 @@ export class BudgetLedger {
   private reservation(key: PeriodKey, rule: BudgetRule, id: string): OnceReservation {
     const ttlMs = this.config.reservationTtlSeconds * 1000;
     return new OnceReservation(
-      (usage) => this.settle(key, rule, id, usage),
+      (usage) =>
+        this.settle(key, rule, id, usage).catch((error: unknown) => {
+          this.dropUnanswered(key, id);
+          throw error;
+        }),
       () => this.guard('release', () => this.store.release(key, id, this.clock.wallMs())),
       {
         clock: this.clock,
@@ -295,6 +306,31 @@ export class BudgetLedger {
           this.guard('extend', () => this.store.extend(key, id, this.clock.wallMs() + ttlMs)),
       },
     );
+  }
+
+  // A reserve or settle whose answer was lost may still have run in the
+  // store, or not: Redis runs a command it has read even after the client
+  // gave up on it, and a connection cut mid-command leaves either. A
+  // reservation left behind would hold its tokens until it expires, so it
+  // is dropped: at once (on the same connection, so after the command), and
+  // again once the store answers after an outage. Dropping is safe either
+  // way: the store ignores an id it does not hold. The usage of a settle
+  // that never ran is lost (logged once per outage, counted as a store error).
+  private dropUnanswered(key: PeriodKey, reservationId: string): void {
+    void this.store.release(key, reservationId, this.clock.wallMs()).catch(() => undefined);
+    if (this.pendingDrops.size < MAX_PENDING_DROPS) this.pendingDrops.set(reservationId, key);
+  }
+
+  private async dropPending(): Promise<void> {
+    this.dropping = true;
+    const drops = [...this.pendingDrops];
+    this.pendingDrops.clear();
+    for (const [id, key] of drops) {
+      await this.store.release(key, id, this.clock.wallMs()).catch(() => {
+        if (this.pendingDrops.size < MAX_PENDING_DROPS) this.pendingDrops.set(id, key);
+      });
+    }
+    this.dropping = false;
   }
 
   // The reservation settles into the period it was made in, even when the
@@ -351,6 +387,7 @@ export class BudgetLedger {
     try {
       const result = await step();
       this.outage.succeeded();
+      if (this.pendingDrops.size > 0 && !this.dropping) void this.dropPending();
       return result;
     } catch (error) {
       this.metrics.storeErrors.inc({ operation });

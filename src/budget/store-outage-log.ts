@@ -23,7 +23,9 @@ export class StoreOutageLog {
       : 'requests are answered 503 (on_store_error: fail_closed)';
     this.logger.warn(
       { backend: this.backend, reason: error.message },
-      `budget store is unavailable: ${policy} until it returns; retrying in the background`,
+      `budget store is unavailable: ${policy} until it returns; retrying in the background. ` +
+        'Usage of requests that end meanwhile is not counted ' +
+        '(tollgate_budget_store_errors_total{operation="settle"})',
     );
   }
 

@@ -102,6 +102,12 @@ const serverSchema = z.strictObject({
     .default(15),
   /** The largest gRPC message accepted or sent. Envoy's body buffer is 1 MiB by default. */
   max_message_bytes: wholeNumber(64 * 1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
+  /**
+   * The longest a budget decision may wait for the store before the request
+   * is answered by `budgets.on_store_error`; keep it under Envoy's
+   * `message_timeout` (200 ms by default).
+   */
+  decision_deadline_ms: wholeNumber(1, 60_000).default(150),
   /** TLS for the gRPC port; plaintext when absent. */
   tls: tlsSchema.optional(),
   /** Who may use the admin port; see `admin-auth.ts`. */

@@ -34,6 +34,8 @@ export interface TollgateConfig {
     readonly adminAddress: string;
     readonly drainTimeoutSeconds: number;
     readonly maxMessageBytes: number;
+    /** How long a budget decision may wait for the store; see `server.decision_deadline_ms`. */
+    readonly decisionDeadlineMs: number;
     readonly tls?: TlsConfig;
     /** Who may use the admin port. */
     readonly adminAuth: AdminAuthSettings;
@@ -96,6 +98,7 @@ export function compileConfig(
       adminAddress: file.server.admin_address,
       drainTimeoutSeconds: file.server.drain_timeout_seconds,
       maxMessageBytes: file.server.max_message_bytes,
+      decisionDeadlineMs: file.server.decision_deadline_ms,
       tls: tls && {
         certFile: besideConfig(source.file, tls.cert_file),
         keyFile: besideConfig(source.file, tls.key_file),

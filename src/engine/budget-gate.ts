@@ -9,6 +9,7 @@ import type {
   BudgetReservation,
 } from '../budget/budget-ledger.js';
 import type { TokenUsage } from '../usage/token-usage.js';
+import { LATE, type DecisionDeadline } from './decision-deadline.js';
 import {
   budgetExhaustedAnswer,
   budgetUnavailableAnswer,
@@ -36,11 +37,19 @@ export interface BudgetGateDeps {
   readonly logger: Logger;
   /** Counts requests admitted without a budget check because the store was down. */
   readonly failOpenAdmits: Counter;
+  /** `budgets.on_store_error` is `fail_open`: a store that misses the deadline admits. */
+  readonly failOpen: boolean;
+  /** How long a request waits for the store before it is treated as unreachable. */
+  readonly deadline: DecisionDeadline;
 }
 
 /**
  * The budget step of one request: asks the ledger once, holds the
- * reservation it makes, and settles or releases it exactly once.
+ * reservation it makes, and settles or releases it exactly once. No step
+ * keeps the request waiting past the deadline: a decision that comes later
+ * is void (the request was answered by `on_store_error`, and a reservation
+ * the store made meanwhile is released when it arrives), and a settle that
+ * takes longer finishes in the background.
  */
 export class BudgetGate {
   private reservation: BudgetReservation | undefined;
@@ -66,7 +75,8 @@ export class BudgetGate {
   /** Checks the tenant's budget for `estimate` tokens and reserves them when admitted. */
   async decide(estimate: number): Promise<BudgetVerdict> {
     this.decided = true;
-    const admission = await this.deps.ledger.admit(this.account, estimate);
+    const admission = await this.admitInTime(estimate);
+    if (admission === LATE) return unavailableVerdict(this.deps, this.deps.failOpen);
     return this.verdictOf(admission);
   }
 
@@ -74,11 +84,12 @@ export class BudgetGate {
    * Decides after the upstream has already answered (Envoy sent no request
    * body): the work is done and is paid for, so an exhausted budget still
    * charges it and only later requests are refused. Nothing can be charged
-   * while the store is unreachable.
+   * while the store is unreachable, or when it answers past the deadline.
    */
   async decideLate(estimate: number): Promise<void> {
     this.decided = true;
-    const admission = await this.deps.ledger.admit(this.account, estimate);
+    const admission = await this.admitInTime(estimate);
+    if (admission === LATE) return;
 
     if (admission.result === 'allowed' || admission.result === 'soft') {
       this.hold(admission.reservation);
@@ -95,15 +106,14 @@ export class BudgetGate {
     this.reservation = undefined;
     if (!reservation) return;
 
-    try {
-      await reservation.settle(usage);
-    } catch (error) {
-      this.deps.logger.warn(
+    // The outage is logged once by the ledger; each lost settle only at debug.
+    const settling = reservation.settle(usage).catch((error: unknown) => {
+      this.deps.logger.debug(
         { tenant: this.tenant, budget: this.account.key, err: error },
-        'budget usage could not be settled (budget store unreachable); the reservation will ' +
-          'expire after budgets.reservation_ttl. Check the budget store.',
+        'budget usage could not be settled (budget store unreachable): not counted',
       );
-    }
+    });
+    await this.deps.deadline.race('settle', settling);
   }
 
   /** Gives the reservation back uncharged (the request never reached the upstream). */
@@ -112,6 +122,24 @@ export class BudgetGate {
     const reservation = this.reservation;
     this.reservation = undefined;
     await reservation?.release().catch(() => undefined);
+  }
+
+  // A decision past the deadline is void: the request has been answered
+  // without it, so the reservation it brings is given back at once.
+  private async admitInTime(estimate: number): Promise<BudgetAdmission | typeof LATE> {
+    const admitting = this.deps.ledger.admit(this.account, estimate);
+    const admission = await this.deps.deadline.race('reserve', admitting);
+    if (admission === LATE) {
+      void admitting.then(
+        (late) => {
+          if (late.result === 'allowed' || late.result === 'soft') {
+            void late.reservation.release().catch(() => undefined);
+          }
+        },
+        () => undefined,
+      );
+    }
+    return admission;
   }
 
   private verdictOf(admission: BudgetAdmission): BudgetVerdict {
@@ -139,7 +167,18 @@ export async function checkBudget(
   account: BudgetAccount,
   estimate: number,
 ): Promise<BudgetVerdict> {
-  return budgetVerdict(deps, account.tenant, await deps.ledger.check(account, estimate));
+  const check = await deps.deadline.race('check', deps.ledger.check(account, estimate));
+  if (check === LATE) return unavailableVerdict(deps, deps.failOpen);
+  return budgetVerdict(deps, account.tenant, check);
+}
+
+/** The verdict of `on_store_error` for a store that failed or did not answer in time. */
+function unavailableVerdict(deps: BudgetGateDeps, failOpen: boolean): BudgetVerdict {
+  if (!failOpen) {
+    return { kind: 'answer', answer: budgetUnavailableAnswer(STORE_RETRY_SECONDS) };
+  }
+  deps.failOpenAdmits.inc();
+  return { kind: 'pass', headers: [] };
 }
 
 /** What the client or the upstream sees of a ledger's answer. */
@@ -165,11 +204,7 @@ function budgetVerdict(
         }),
       };
     case 'unavailable':
-      if (!admission.failOpen) {
-        return { kind: 'answer', answer: budgetUnavailableAnswer(STORE_RETRY_SECONDS) };
-      }
-      deps.failOpenAdmits.inc();
-      return { kind: 'pass', headers: [] };
+      return unavailableVerdict(deps, admission.failOpen);
   }
 }
 

@@ -12,10 +12,12 @@ import { timeoutHeaders } from '../policy/timeout-policy.js';
 import type { Scope } from '../registry/scope.js';
 import { resolveTenant } from '../tenant/tenant-resolver.js';
 import { BudgetGate, checkBudget, type BudgetGateDeps } from './budget-gate.js';
+import { DecisionDeadline } from './decision-deadline.js';
 import { formatFromPath } from '../usage/provider-format.js';
 import { parseRequestBody } from '../usage/request/llm-request.js';
 import { defaultEstimate, estimateRequest } from '../usage/request/prompt-estimator.js';
 import type { TollgateConfig } from '../config/tollgate-config.js';
+import { systemClock, type Clock } from '../time/clock.js';
 import { Exchange } from './exchange.js';
 import { circuitOpenAnswer, tenantRequiredAnswer, type PolicyAnswer } from './policy-answer.js';
 import type { RequestFacts } from './request-facts.js';
@@ -54,6 +56,8 @@ export type Precheck =
 export interface EngineBudgets {
   readonly ledger: BudgetLedger;
   readonly logger: Logger;
+  /** Times the decision deadline; the system clock by default. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -105,6 +109,20 @@ export class DecisionEngine {
       failOpenAdmits: counterIn(metrics, {
         name: 'tollgate_budget_fail_open_total',
         help: 'Requests admitted without a budget check because the budget store was unreachable',
+      }),
+      failOpen: config.budgets.failOpen,
+      deadline: new DecisionDeadline({
+        ms: config.server.decisionDeadlineMs,
+        clock: budgets.clock ?? systemClock,
+        logger: budgets.logger,
+        failOpen: config.budgets.failOpen,
+        exceeded: counterIn(metrics, {
+          name: 'tollgate_decision_deadline_exceeded_total',
+          help:
+            'Budget store steps that missed server.decision_deadline_ms, by operation ' +
+            '(reserve, check, settle); the request went on by on_store_error',
+          labelNames: ['operation'] as const,
+        }),
       }),
     };
   }

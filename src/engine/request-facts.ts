@@ -14,7 +14,17 @@ export interface RequestFacts {
   readonly metadata?: ReadonlyMap<string, unknown>;
 }
 
-/** The request id Envoy assigned, for log correlation. */
+// Envoy's request ids are UUIDs; a client may send its own. A value that is
+// not short visible ASCII (a 64 KiB header, control bytes, invalid UTF-8)
+// would be repeated on every log line of the request, so it is not used.
+const USABLE_REQUEST_ID = /^[\x21-\x7e]{1,200}$/;
+
+/**
+ * The request id Envoy assigned, for log correlation: the `x-request-id`
+ * header, else the `request.id` attribute, when it is 1-200 visible ASCII
+ * characters.
+ */
 export function requestIdOf(facts: RequestFacts): string | undefined {
-  return facts.headers.get('x-request-id') ?? facts.attributes.get('request.id');
+  const candidates = [facts.headers.get('x-request-id'), facts.attributes.get('request.id')];
+  return candidates.find((id) => id !== undefined && USABLE_REQUEST_ID.test(id));
 }

@@ -51,6 +51,12 @@ export interface ProbeClientOptions {
   readonly clock: Clock;
 }
 
+/** What a probe header value is replaced with where an answer repeats it. */
+export const MASK = '[redacted]';
+
+/** Header values shorter than this are not masked: they would match ordinary text. */
+const MIN_MASKED_LENGTH = 8;
+
 const CONNECT_ERRORS = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -71,6 +77,7 @@ export class ProbeClient {
   private readonly agent: Agent;
   private readonly origin: string;
   private readonly baseHeaders: Record<string, string>;
+  private readonly secrets: readonly Buffer[];
 
   /** Opens no connection yet: the first request does. */
   constructor(private readonly options: ProbeClientOptions) {
@@ -81,6 +88,7 @@ export class ProbeClient {
       ...options.headers,
       ...(endpoint.hostname ? { host: endpoint.hostname } : {}),
     };
+    this.secrets = secretForms(options.headers);
 
     const serverName = tls?.serverName ?? endpoint.hostname;
     this.agent = new Agent({
@@ -122,11 +130,18 @@ export class ProbeClient {
         return failure('body_too_large', detail, latency());
       }
 
+      // A backend may repeat a request header (an API key) in its answer,
+      // and failed checks quote answers in /health and the log: the probe's
+      // own header values are masked before any check reads the answer.
+      const headers = flattenHeaders(response.headers);
+      for (const name of Object.keys(headers)) {
+        headers[name] = masked(Buffer.from(headers[name]!), this.secrets).toString();
+      }
       return {
         ok: true,
         status: response.statusCode,
-        headers: flattenHeaders(response.headers),
-        body,
+        headers,
+        body: masked(body, this.secrets),
         latencyMs: latency(),
       };
     } catch (error) {
@@ -156,6 +171,35 @@ class ProbeTimeout extends Error {
     super('probe timed out');
     this.name = 'ProbeTimeout';
   }
+}
+
+/**
+ * The forms of the probe's header values an answer may repeat: each value,
+ * and its credential without a scheme (`Bearer KEY` gives `KEY` too);
+ * longest first, so a whole value is masked before a part of it.
+ */
+function secretForms(headers: Readonly<Record<string, string>>): Buffer[] {
+  const forms = new Set<string>();
+  for (const value of Object.values(headers)) {
+    const whole = value.trim();
+    const credential = whole.replace(/^[A-Za-z]+\s+/, '');
+    for (const form of [whole, credential]) {
+      if (form.length >= MIN_MASKED_LENGTH) forms.add(form);
+    }
+  }
+  return [...forms].sort((a, b) => b.length - a.length).map((form) => Buffer.from(form));
+}
+
+function masked(bytes: Buffer, secrets: readonly Buffer[]): Buffer {
+  let result = bytes;
+  for (const secret of secrets) {
+    for (let at = result.indexOf(secret); at >= 0; at = result.indexOf(secret, at)) {
+      const before = result.subarray(0, at);
+      result = Buffer.concat([before, Buffer.from(MASK), result.subarray(at + secret.length)]);
+      at += MASK.length;
+    }
+  }
+  return result;
 }
 
 /** Reads a body up to `cap` bytes; undefined (and the stream destroyed) past it. */

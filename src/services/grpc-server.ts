@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 
+import type { Logger } from 'pino';
+
 import type { TlsConfig } from '../config/tollgate-config.js';
+import { recycleConnections } from './connection-recycler.js';
 
 /** The service name Envoy's ext_proc cluster health checks can ask for. */
 export const EXT_PROC_SERVICE = 'envoy.service.ext_proc.v3.ExternalProcessor';
@@ -13,6 +16,8 @@ export interface GrpcServerOptions {
   address: string;
   maxMessageBytes: number;
   tls?: TlsConfig;
+  /** Where a listener that cannot recycle its connections is reported. */
+  logger?: Logger;
   services: ReadonlyArray<{
     name: string;
     definition: ServiceDefinition;
@@ -54,6 +59,13 @@ export class GrpcServer {
       );
     });
 
+    if (!recycleConnections(this.server)) {
+      this.options.logger?.warn(
+        'grpc-js keeps its listeners elsewhere than tollgate expects: connections are not ' +
+          "recycled, so a client resetting many streams may meet nghttp2's reset limit " +
+          '(GOAWAY INTERNAL_ERROR, every stream on the connection failed)',
+      );
+    }
     this.setServing('SERVING');
     return this.boundPort;
   }

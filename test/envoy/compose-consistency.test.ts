@@ -132,6 +132,11 @@ describe('the deployment check', () => {
       problem: /buffers 16777216 bytes, over tollgate's usage\.max_request_body_bytes/,
     },
     {
+      what: "tollgate's decision deadline is not under Envoy's message_timeout",
+      change: ({ tollgate }) => (tollgate.server.decision_deadline_ms = 200),
+      problem: /decision_deadline_ms 200 is not under Envoy's ext_proc message_timeout \(200 ms\)/,
+    },
+    {
       what: 'a route sends to a cluster that does not exist',
       change: ({ envoy }) => {
         const hcm = envoy.static_resources.listeners[0].filter_chains[0].filters[0].typed_config;

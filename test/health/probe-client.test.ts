@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 
-import type { ProbeClient, ProbeRequest, ProbeResult } from '../../src/health/probe-client.js';
+import {
+  MASK,
+  type ProbeClient,
+  type ProbeRequest,
+  type ProbeResult,
+} from '../../src/health/probe-client.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { clientFor } from './health-fixtures.js';
 import {
@@ -171,5 +176,31 @@ describe('ProbeClient failures', () => {
 
     assert.equal(server.requests.length, 3);
     assert.equal(sockets.size, 1);
+  });
+});
+
+describe('ProbeClient and the probe headers', () => {
+  const key = 'sk-probe-secret-9f8e7d';
+
+  it('masks its header values where an answer repeats them, body and headers', async () => {
+    const server = track(
+      await ProbeBackend.start((request, response) => {
+        const echoed = String(request.headers.authorization);
+        response.setHeader('x-echo', echoed);
+        sendJson(response, 200, { choices: echoed, again: key, id: 'short' });
+      }),
+    );
+    const headers = { authorization: `Bearer ${key}`, 'x-team': 'short' };
+
+    const result = await client(server.port, { headers }).send(GET);
+
+    assert.ok(result.ok);
+    assert.equal(server.requests[0]?.headers.authorization, `Bearer ${key}`);
+    assert.deepEqual(JSON.parse(result.body.toString()), {
+      choices: MASK,
+      again: MASK,
+      id: 'short',
+    });
+    assert.equal(result.headers['x-echo'], MASK);
   });
 });

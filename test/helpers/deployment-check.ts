@@ -36,12 +36,16 @@ const TOLLGATE_DEFAULTS = {
   drainTimeoutSeconds: 15,
   maxMessageBytes: 8 * 1024 * 1024,
   maxRequestBodyBytes: 1024 * 1024,
+  decisionDeadlineMs: 150,
   metadataNamespace: 'envoy.filters.http.ext_proc',
   metadataKey: 'tollgate',
 };
 
 /** Envoy's per-connection buffer limit when a listener sets none. */
 const ENVOY_DEFAULT_BUFFER_BYTES = 1024 * 1024;
+
+/** Envoy's ext_proc `message_timeout` and ext_authz timeout when the filter sets none. */
+const ENVOY_DEFAULT_MESSAGE_TIMEOUT_MS = 200;
 
 /** Docker's default stop grace period. */
 const DOCKER_DEFAULT_GRACE_SECONDS = 10;
@@ -282,6 +286,36 @@ function checkLimits({ listeners, tollgate, problems }: Context): void {
 }
 
 /**
+ * tollgate answers by its fail mode before Envoy gives up on it: the decision
+ * deadline is under ext_proc's `message_timeout` and ext_authz's timeout.
+ */
+function checkDeadlines({ listeners, tollgate, problems }: Context): void {
+  const deadlineMs = tollgate.decisionDeadlineMs;
+  for (const filter of listeners.flatMap((listener) => listener.httpFilters)) {
+    const timeout =
+      filter.type === ENVOY_TYPES.extProc
+        ? { name: 'ext_proc message_timeout', value: get(filter.config, 'message_timeout') }
+        : filter.type === ENVOY_TYPES.extAuthz
+          ? { name: 'ext_authz timeout', value: get(filter.config, 'grpc_service', 'timeout') }
+          : undefined;
+    if (!timeout) continue;
+
+    const timeoutMs = durationMs(timeout.value) ?? ENVOY_DEFAULT_MESSAGE_TIMEOUT_MS;
+    problems.unless(
+      deadlineMs < timeoutMs,
+      `config/tollgate.yaml: server.decision_deadline_ms ${deadlineMs} is not under Envoy's ` +
+        `${timeout.name} (${timeoutMs} ms): Envoy would answer 504 before tollgate's fail mode`,
+    );
+  }
+}
+
+/** A protobuf JSON duration (`0.2s`) in milliseconds. */
+function durationMs(value: unknown): number | undefined {
+  const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(value) : null;
+  return match ? Number(match[1]) * 1000 : undefined;
+}
+
+/**
  * The mock backend listens where tollgate publishes it over EDS (a fixed IP:
  * Envoy does not resolve names in EDS endpoints), EDS clusters get their
  * endpoints from tollgate, and Redis URLs in the config name the redis service.
@@ -370,6 +404,7 @@ const CHECKS: ReadonlyArray<(context: Context) => void> = [
   checkEnvoyToTollgate,
   checkNames,
   checkLimits,
+  checkDeadlines,
   checkBackends,
   checkDockerfile,
 ];
@@ -407,6 +442,11 @@ function tollgateSettings(config: unknown) {
       'drain_timeout_seconds',
     ),
     maxMessageBytes: value(TOLLGATE_DEFAULTS.maxMessageBytes, 'server', 'max_message_bytes'),
+    decisionDeadlineMs: value(
+      TOLLGATE_DEFAULTS.decisionDeadlineMs,
+      'server',
+      'decision_deadline_ms',
+    ),
     maxRequestBodyBytes: value(
       TOLLGATE_DEFAULTS.maxRequestBodyBytes,
       'usage',

@@ -122,12 +122,27 @@ export class RedisServer {
     return text;
   }
 
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and commands are
+   * read by the kernel but not answered, as with a Redis stuck on a slow
+   * disk or a long script. {@link resume} lets it run the queued commands.
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Lets a {@link pause}d server run again (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Stops the server and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.child;
     if (!this.running || !child) return;
 
     const exited = once(child, 'exit');
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
     await exited;
   }
