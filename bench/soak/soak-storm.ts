@@ -16,7 +16,9 @@ export async function soakStorm(rounds: number, streamsPerRound: number): Promis
   const gate = await startTestTollgate(
     `circuit_breakers:
   upstreams:
-    flaky: {failure_threshold: 2, success_threshold: 1, timeout_seconds: 1, half_open_max_requests: 2}
+    flaky:
+      {failure_threshold: 2, success_threshold: 1, timeout_seconds: 1,
+       half_open_max_requests: 2}
 budgets:
   enabled: true
   store: {backend: embedded, path: ${temp.path('budgets.db')}}

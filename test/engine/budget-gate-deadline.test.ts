@@ -88,7 +88,7 @@ describe('BudgetGate and the decision deadline', () => {
     { mode: 'fail_closed', failOpen: false, kind: 'answer', admits: 0 },
   ] as const;
   for (const mode of modes) {
-    it(`answers by ${mode.mode} at the deadline, and releases the reservation made late`, async () => {
+    it(`answers by ${mode.mode} at the deadline; releases the late reservation`, async () => {
       const test = await rig(mode.failOpen);
       test.store.freeze();
 
@@ -146,7 +146,7 @@ describe('BudgetGate and the decision deadline', () => {
   });
 
   for (const mode of modes) {
-    it(`answers an ext_authz check by ${mode.mode} when the store misses the deadline`, async () => {
+    it(`answers ext_authz by ${mode.mode} when the store misses the deadline`, async () => {
       const test = await rig(mode.failOpen);
       test.store.freeze();
 

@@ -89,7 +89,7 @@ function describe(step: FuzzStep): string {
   return `${step.phase}${fields?.end_of_stream ? ', end_of_stream' : ''}`;
 }
 
-/** What Envoy requires of a reply: one oneof set, statuses in range, mutations in raw_value only. */
+/** What Envoy requires of a reply: one oneof, statuses in range, raw_value mutations only. */
 function assertWellFormed(reply: ProcessingResponse, what: string): void {
   const kind = replyKind(reply);
   assert.ok(kind, `${what}: a reply with no response oneof set`);

@@ -78,7 +78,7 @@ describe('the decision deadline with a frozen Redis (SIGSTOP)', () => {
   });
   after(async () => redis?.stop());
 
-  it('continues unreserved at the deadline (fail_open) and releases the late reservation', async (t) => {
+  it('goes on unreserved at the deadline (fail_open); releases the late reservation', async (t) => {
     if (!redis) return t.skip(SKIP);
     const gate = await start(redis, 'fail_open');
     try {
@@ -139,7 +139,7 @@ describe('the decision deadline with a frozen Redis (SIGSTOP)', () => {
     }
   });
 
-  it('answers the last response chunk at the deadline and settles when Redis is back', async (t) => {
+  it('answers the last chunk at the deadline and settles when Redis is back', async (t) => {
     if (!redis) return t.skip(SKIP);
     const gate = await start(redis, 'fail_open');
     try {

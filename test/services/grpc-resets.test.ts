@@ -18,7 +18,7 @@ describe('a client that resets every stream, as Envoy does', () => {
   });
   after(async () => gate.stop());
 
-  it(`keeps a stream in flight alive through ${RESETS} resets, moving connections gracefully`, async () => {
+  it(`keeps a stream alive through ${RESETS} resets, moving connections gracefully`, async () => {
     const streams = new ResettableStreams(gate.tollgate.grpcPort);
     const long = streams.stream();
     assert.equal(replyKind(await long.send(requestHeaders())), 'request_headers');
