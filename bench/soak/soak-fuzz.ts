@@ -2,39 +2,24 @@ import fc from 'fast-check';
 
 import { heldPermits } from '../../test/helpers/breaker-permits.js';
 import { fuzzStream } from '../../test/helpers/ext-proc-arbitraries.js';
-import { playFuzzStream } from '../../test/helpers/fuzz-driver.js';
+import {
+  FUZZ_MAX_MESSAGE_BYTES,
+  fuzzConfigYaml,
+  playFuzzStream,
+} from '../../test/helpers/fuzz-driver.js';
 import { gaugeProcess } from '../../test/helpers/leak-gauge.js';
 import { ResettableStreams } from '../../test/helpers/resettable-stream.js';
 import { startTestTollgate } from '../../test/helpers/tollgate-harness.js';
 import { TempDir } from '../../test/helpers/temp-dir.js';
 import { mib, SoakReport } from './soak-report.js';
 
-const MAX_MESSAGE_BYTES = 65_536;
-
 /** The fuzz test of test/services/ext-proc-fuzz.test.ts, with many more streams. */
 export async function soakFuzz(runs: number, seed: number): Promise<SoakReport> {
   const report = new SoakReport(`ext_proc fuzz: ${runs} streams, seed ${seed}`);
   const temp = TempDir.create('tollgate-soak-fuzz-');
-  const gate = await startTestTollgate(
-    `server:
-  grpc_address: 127.0.0.1:0
-  admin_address: 127.0.0.1:0
-  drain_timeout_seconds: 1
-  max_message_bytes: ${MAX_MESSAGE_BYTES}
-circuit_breakers:
-  upstreams:
-    flaky: {failure_threshold: 1, timeout_seconds: 0.2}
-tenants:
-  sources: [{header: x-tenant-id}, {api_key_header: x-api-key}]
-budgets:
-  enabled: true
-  store: {backend: embedded, path: ${temp.path('budgets.db')}}
-  tenants:
-    default: {period: daily, limit: 100000000}
-    tight: {period: daily, limit: 2000}
-`,
-    { logLevel: 'error' },
-  );
+  const gate = await startTestTollgate(fuzzConfigYaml(temp.path('budgets.db')), {
+    logLevel: 'error',
+  });
   const streams = new ResettableStreams(gate.tollgate.grpcPort);
   const outcomes = new Map<string, number>();
 
@@ -43,7 +28,7 @@ budgets:
     const started = performance.now();
     const details = await fc.check(
       fc.asyncProperty(fuzzStream, async (fuzz) => {
-        const outcome = await playFuzzStream(streams, fuzz, MAX_MESSAGE_BYTES);
+        const outcome = await playFuzzStream(streams, fuzz, FUZZ_MAX_MESSAGE_BYTES);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }),
       { numRuns: runs, seed, endOnFailure: true },

@@ -130,3 +130,31 @@ async function peek<T>(promise: Promise<T>): Promise<T | undefined> {
   const next = new Promise<undefined>((resolve) => setImmediate(() => resolve(undefined)));
   return Promise.race([promise, next]);
 }
+
+/** The message size cap of the fuzzed tollgate; bigger messages must get RESOURCE_EXHAUSTED. */
+export const FUZZ_MAX_MESSAGE_BYTES = 65_536;
+
+/**
+ * The config fuzzed streams run against: a breaker that opens at once, API
+ * key and header tenants, and budgets (one tight) on an embedded store at
+ * `storePath`, so every decision path is reachable.
+ */
+export function fuzzConfigYaml(storePath: string): string {
+  return `server:
+  grpc_address: 127.0.0.1:0
+  admin_address: 127.0.0.1:0
+  drain_timeout_seconds: 1
+  max_message_bytes: ${FUZZ_MAX_MESSAGE_BYTES}
+circuit_breakers:
+  upstreams:
+    flaky: {failure_threshold: 1, timeout_seconds: 0.2}
+tenants:
+  sources: [{header: x-tenant-id}, {api_key_header: x-api-key}]
+budgets:
+  enabled: true
+  store: {backend: embedded, path: ${storePath}}
+  tenants:
+    default: {period: daily, limit: 100000000}
+    tight: {period: daily, limit: 2000}
+`;
+}

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 
 import { heldPermits } from '../helpers/breaker-permits.js';
 import { fuzzStream } from '../helpers/ext-proc-arbitraries.js';
-import { playFuzzStream } from '../helpers/fuzz-driver.js';
+import { FUZZ_MAX_MESSAGE_BYTES, fuzzConfigYaml, playFuzzStream } from '../helpers/fuzz-driver.js';
 import { metricValue } from '../helpers/metrics.js';
 import { ResettableStreams } from '../helpers/resettable-stream.js';
 import { TempDir } from '../helpers/temp-dir.js';
@@ -15,7 +15,6 @@ import { waitFor } from '../helpers/wait.js';
 /** Streams per run; `npm run soak` plays many more. */
 const RUNS = Number(process.env.TOLLGATE_FUZZ_RUNS ?? 2000);
 /** The smallest message cap tollgate allows, so over-cap messages are cheap to make. */
-const MAX_MESSAGE_BYTES = 65_536;
 
 describe('ext_proc message sequences from fast-check', () => {
   let temp: TempDir;
@@ -24,23 +23,7 @@ describe('ext_proc message sequences from fast-check', () => {
 
   before(async () => {
     temp = TempDir.create('tollgate-fuzz-');
-    gate = await startTestTollgate(`server:
-  grpc_address: 127.0.0.1:0
-  admin_address: 127.0.0.1:0
-  drain_timeout_seconds: 1
-  max_message_bytes: ${MAX_MESSAGE_BYTES}
-circuit_breakers:
-  upstreams:
-    flaky: {failure_threshold: 1, timeout_seconds: 0.2}
-tenants:
-  sources: [{header: x-tenant-id}, {api_key_header: x-api-key}]
-budgets:
-  enabled: true
-  store: {backend: embedded, path: ${temp.path('budgets.db')}}
-  tenants:
-    default: {period: daily, limit: 100000000}
-    tight: {period: daily, limit: 2000}
-`);
+    gate = await startTestTollgate(fuzzConfigYaml(temp.path('budgets.db')));
     streams = new ResettableStreams(gate.tollgate.grpcPort);
   });
   after(async () => {
@@ -53,7 +36,7 @@ budgets:
     const outcomes = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(fuzzStream, async (fuzz) => {
-        const outcome = await playFuzzStream(streams, fuzz, MAX_MESSAGE_BYTES);
+        const outcome = await playFuzzStream(streams, fuzz, FUZZ_MAX_MESSAGE_BYTES);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }),
       { numRuns: RUNS },
