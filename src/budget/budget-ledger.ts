@@ -39,13 +39,12 @@ import {
 } from './budget-account.js';
 import { DEFAULT_BUDGET, type BudgetRule, type BudgetsConfig } from './budgets-config.js';
 import { OnceReservation } from './once-reservation.js';
+import { UnansweredReservations } from './unanswered-reservations.js';
 import { StoreOutageLog } from './store-outage-log.js';
 import { countTokens } from './token-count.js';
 
 export type { BudgetAccount, BudgetAdmission, BudgetCheck, BudgetStatus, UnbudgetedStatus };
 
-/** Reservations to drop once the store is back; past it, they wait out their time to live. */
-const MAX_PENDING_DROPS = 10_000;
 export type { BudgetReservation } from './budget-admission.js';
 
 /** What a ledger is built from. */
@@ -92,14 +91,14 @@ export class BudgetLedger {
   private readonly outage: StoreOutageLog;
   private readonly ownsStore: boolean;
   /** Reservations whose reserve or settle failed, by id: dropped when the store answers again. */
-  private readonly pendingDrops = new Map<string, PeriodKey>();
-  private dropping = false;
+  private readonly unanswered: UnansweredReservations;
 
   constructor(deps: BudgetLedgerDeps) {
     this.config = deps.config;
     this.store = deps.store;
     this.logger = deps.logger;
     this.clock = deps.clock ?? systemClock;
+    this.unanswered = new UnansweredReservations(deps.store, this.clock);
     this.metrics = new BudgetMetrics(deps.metrics);
     this.ownsStore = deps.ownsStore ?? true;
     this.rules = deps.rules ?? globalBudgetRules(deps.config.tenants);
@@ -232,7 +231,7 @@ export class BudgetLedger {
       );
     } catch (error) {
       if (!isBudgetStoreError(error)) throw error;
-      if (!dryRun) this.dropUnanswered(key, reservationId);
+      if (!dryRun) this.unanswered.drop(key, reservationId);
       return this.counted({
         result: 'unavailable',
         failOpen: this.config.failOpen,
@@ -295,7 +294,7 @@ export class BudgetLedger {
     return new OnceReservation(
       (usage) =>
         this.settle(key, rule, id, usage).catch((error: unknown) => {
-          this.dropUnanswered(key, id);
+          this.unanswered.drop(key, id);
           throw error;
         }),
       () => this.guard('release', () => this.store.release(key, id, this.clock.wallMs())),
@@ -306,31 +305,6 @@ export class BudgetLedger {
           this.guard('extend', () => this.store.extend(key, id, this.clock.wallMs() + ttlMs)),
       },
     );
-  }
-
-  // A reserve or settle whose answer was lost may still have run in the
-  // store, or not: Redis runs a command it has read even after the client
-  // gave up on it, and a connection cut mid-command leaves either. A
-  // reservation left behind would hold its tokens until it expires, so it
-  // is dropped: at once (on the same connection, so after the command), and
-  // again once the store answers after an outage. Dropping is safe either
-  // way: the store ignores an id it does not hold. The usage of a settle
-  // that never ran is lost (logged once per outage, counted as a store error).
-  private dropUnanswered(key: PeriodKey, reservationId: string): void {
-    void this.store.release(key, reservationId, this.clock.wallMs()).catch(() => undefined);
-    if (this.pendingDrops.size < MAX_PENDING_DROPS) this.pendingDrops.set(reservationId, key);
-  }
-
-  private async dropPending(): Promise<void> {
-    this.dropping = true;
-    const drops = [...this.pendingDrops];
-    this.pendingDrops.clear();
-    for (const [id, key] of drops) {
-      await this.store.release(key, id, this.clock.wallMs()).catch(() => {
-        if (this.pendingDrops.size < MAX_PENDING_DROPS) this.pendingDrops.set(id, key);
-      });
-    }
-    this.dropping = false;
   }
 
   // The reservation settles into the period it was made in, even when the
@@ -387,7 +361,7 @@ export class BudgetLedger {
     try {
       const result = await step();
       this.outage.succeeded();
-      if (this.pendingDrops.size > 0 && !this.dropping) void this.dropPending();
+      this.unanswered.storeAnswered();
       return result;
     } catch (error) {
       this.metrics.storeErrors.inc({ operation });
